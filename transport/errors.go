@@ -1,0 +1,6 @@
+package transport
+
+import "errors"
+
+// ErrClosed is returned by operations on a closed Publisher or Subscriber.
+var ErrClosed = errors.New("transport: closed")

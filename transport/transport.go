@@ -1,0 +1,39 @@
+// Package transport defines how encoded sockgate messages travel between
+// processes. Each broker lives in its own sub-package (redispubsub, ...), and
+// every implementation passes the shared conformance suite.
+package transport
+
+import "context"
+
+// Publisher sends encoded messages to a named channel.
+//
+// Guarantees: messages passed in one Publish call are sent in order. Delivery
+// is what the broker offers (Redis pub/sub: at most once, only to subscribers
+// connected at that moment). Publish is safe for concurrent use; concurrent
+// calls are not ordered relative to each other.
+type Publisher interface {
+	// Publish sends msgs to channel, in order. It returns how many messages,
+	// from the start of msgs, the broker confirmed. On error, msgs[n:] were
+	// not confirmed and may be retried (a retry can duplicate a message
+	// whose confirmation was lost).
+	Publish(ctx context.Context, channel string, msgs [][]byte) (n int, err error)
+	// Close releases what the Publisher created. It is idempotent. It never
+	// closes an injected client.
+	Close() error
+}
+
+// Subscriber receives messages published to a channel.
+type Subscriber interface {
+	// Subscribe delivers every message published to channel after it
+	// returns, in publish order per publisher, to the returned Go channel.
+	// The Go channel is closed when ctx is done or the Subscriber closes.
+	Subscribe(ctx context.Context, channel string) (<-chan []byte, error)
+	// Close stops every subscription and releases resources; idempotent.
+	Close() error
+}
+
+// Pinger is an optional capability: a Publisher or Subscriber that can check
+// its broker connection.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
