@@ -1,0 +1,365 @@
+package redispubsub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sockgate/sockgate/transport"
+)
+
+// Compile-time checks.
+var (
+	_ transport.Publisher  = (*PubSub)(nil)
+	_ transport.Subscriber = (*PubSub)(nil)
+	_ transport.Pinger     = (*PubSub)(nil)
+)
+
+// SubscriptionBuffer is the capacity of the Go channel Subscribe returns.
+// When it is full the receive loop waits, Redis buffers for the
+// connection, and a subscriber slower than the publishers for long enough
+// is eventually disconnected by Redis (client-output-buffer-limit pubsub);
+// the messages in between are lost.
+const SubscriptionBuffer = 256
+
+// Receive errors are retried after a delay that starts at minRetryDelay
+// and doubles up to maxRetryDelay, with jitter.
+const (
+	minRetryDelay = 50 * time.Millisecond
+	maxRetryDelay = 5 * time.Second
+)
+
+// Config configures a PubSub.
+type Config struct {
+	// Client is the go-redis client used to publish and subscribe
+	// (required). A single-node, Sentinel (failover) or Cluster client
+	// all work. PubSub never closes it: whoever created it closes it,
+	// after closing the PubSub.
+	Client redis.UniversalClient
+	// Logger receives what happens in the background: receive errors
+	// (Warn, with the retry delay) and resubscriptions after them (Info).
+	// Default (nil): discard.
+	Logger *slog.Logger
+}
+
+// PubSub is the Redis pub/sub transport: a transport.Publisher,
+// transport.Subscriber and transport.Pinger over an injected go-redis
+// client.
+//
+// Delivery is at most once. A message reaches the subscribers connected
+// to Redis when it is published, and no one else; messages published while
+// a subscriber's connection is down are lost for it. go-redis reconnects and
+// resubscribes by itself; the Go channel stays open across that.
+//
+// All methods are safe for concurrent use.
+type PubSub struct {
+	client redis.UniversalClient
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	done   chan struct{} // closed by Close
+	wg     sync.WaitGroup
+}
+
+// New returns a PubSub on cfg.Client. It makes no connection; use Ping to
+// check the broker.
+func New(cfg Config) (*PubSub, error) {
+	if cfg.Client == nil {
+		return nil, ErrNoClient
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &PubSub{client: cfg.Client, logger: logger, done: make(chan struct{})}, nil
+}
+
+// publishCmd is a PUBLISH that go-redis must not send again by itself and
+// that remembers whether its reply was read.
+//
+// go-redis retries a whole pipeline when the connection fails while the
+// replies are read (MaxRetries, 3 by default), which would publish the
+// messages Redis had already received a second time, out of order; and on
+// such a failure it stamps the error on every command of the pipeline,
+// including those whose reply had arrived. NoRetry stops the first;
+// SetErr, which go-redis calls with nil for each reply it reads
+// successfully, keeps the count of acknowledged messages despite the
+// second. The tests TestPartialFailure and TestFailedBatchIsNotResent pin
+// both behaviours.
+type publishCmd struct {
+	*redis.IntCmd
+	replied bool // a non-error reply was read
+}
+
+// NoRetry tells go-redis not to retry a pipeline holding this command.
+func (*publishCmd) NoRetry() bool { return true }
+
+// SetErr records err; a nil err means the reply was read successfully.
+func (c *publishCmd) SetErr(err error) {
+	if err == nil {
+		c.replied = true
+	}
+	c.IntCmd.SetErr(err)
+}
+
+// payload hands a message to go-redis's writer without a copy. Boxing a
+// []byte into an interface allocates a slice header; a struct holding one
+// pointer does not. It is only read while Exec runs.
+type payload struct{ b *[]byte }
+
+// MarshalBinary returns the message itself.
+func (p payload) MarshalBinary() ([]byte, error) { return *p.b, nil }
+
+// Publish sends msgs to channel with PUBLISH commands in one pipelined
+// round trip. It returns how many leading messages Redis acknowledged; on
+// error msgs[n:] were not acknowledged (the first of them may still have
+// been delivered, when the connection broke after Redis ran the command
+// but before its reply arrived). After Close it returns
+// transport.ErrClosed.
+//
+// With a Cluster client every message of a channel goes to the node that
+// owns the channel's hash slot, so one call stays in order.
+func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
+	select {
+	case <-p.done:
+		return 0, transport.ErrClosed
+	default:
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("redispubsub: publish to %q: %w", channel, err)
+	}
+
+	// Slabs of arguments, commands and interface values per call; per
+	// message only go-redis's command is allocated.
+	args := make([]any, 3*len(msgs))
+	pcs := make([]publishCmd, len(msgs))
+	cmds := make([]redis.Cmder, len(msgs))
+	var ch any = channel
+	for i := range msgs {
+		a := args[3*i : 3*i+3 : 3*i+3]
+		a[0], a[1], a[2] = "publish", ch, payload{&msgs[i]}
+		cmd := redis.NewIntCmd(ctx, a...)
+		cmd.SetFirstKeyPos(1) // route by channel in a cluster
+		pcs[i].IntCmd = cmd
+		cmds[i] = &pcs[i]
+	}
+	pipe := p.client.Pipeline()
+	_ = pipe.BatchProcess(ctx, cmds...)
+	_, execErr := pipe.Exec(ctx)
+	if execErr == nil {
+		return len(msgs), nil
+	}
+
+	// Replies come back in order: count the acknowledged prefix.
+	n := 0
+	for n < len(pcs) && pcs[n].replied {
+		n++
+	}
+	if n < len(pcs) {
+		if err := pcs[n].Err(); err != nil {
+			execErr = err // the failure of message n+1 itself
+		}
+	}
+	return n, fmt.Errorf("redispubsub: publish to %q: failed after %d of %d messages: %w", channel, n, len(msgs), execErr)
+}
+
+// Subscribe subscribes to channel and returns a Go channel of the
+// messages published to it, each a fresh copy. It returns once Redis has
+// confirmed the subscription, so every message published after that is
+// delivered (at most once, see PubSub). The Go channel is closed when ctx
+// is done or the PubSub is closed. Each call uses its own connection.
+//
+// Receive errors (a lost connection, a failover) are logged at Warn and
+// retried with backoff while go-redis reconnects and resubscribes.
+func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, transport.ErrClosed
+	}
+	p.wg.Add(2) // watcher and receive loop
+	p.mu.Unlock()
+
+	// No channel yet, so no I/O: ps.Subscribe below reports errors.
+	ps := p.client.Subscribe(ctx)
+	finished := make(chan struct{})
+	go func() { // Closing ps is the only way to interrupt a blocked Receive.
+		defer p.wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-p.done:
+		case <-finished:
+		}
+		_ = ps.Close()
+	}()
+
+	first, err := confirm(ctx, ps, channel)
+	if err != nil {
+		close(finished)
+		p.wg.Done()
+		switch {
+		case p.isClosed():
+			return nil, transport.ErrClosed
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("redispubsub: subscribe to %q: %w", channel, ctx.Err())
+		default:
+			return nil, fmt.Errorf("redispubsub: subscribe to %q: %w", channel, err)
+		}
+	}
+
+	out := make(chan []byte, SubscriptionBuffer)
+	go p.receive(ctx, ps, channel, out, first, finished)
+	return out, nil
+}
+
+// confirm sends SUBSCRIBE and waits for Redis to confirm it. A message
+// arriving first (possible only if go-redis reconnected and resubscribed
+// meanwhile) proves the subscription and is returned for delivery.
+func confirm(ctx context.Context, ps *redis.PubSub, channel string) (*redis.Message, error) {
+	if err := ps.Subscribe(ctx, channel); err != nil {
+		return nil, err
+	}
+	// The read has no deadline; the watcher closes ps when ctx is done.
+	rctx := context.WithoutCancel(ctx)
+	for {
+		msg, err := ps.Receive(rctx)
+		if err != nil {
+			return nil, err
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && m.Channel == channel {
+				return nil, nil
+			}
+		case *redis.Message:
+			if m.Channel == channel {
+				return m, nil
+			}
+		}
+	}
+}
+
+// receive is a subscription's loop: the only goroutine that reads ps.
+func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, out chan<- []byte, first *redis.Message, finished chan struct{}) {
+	defer p.wg.Done()
+	defer close(out)
+	defer close(finished) // runs first: the watcher closes ps
+
+	deliver := func(m *redis.Message) bool {
+		select {
+		case out <- []byte(m.Payload):
+			return true
+		case <-ctx.Done():
+			return false
+		case <-p.done:
+			return false
+		}
+	}
+	if first != nil && !deliver(first) {
+		return
+	}
+
+	rctx := context.WithoutCancel(ctx)
+	failures := 0
+	for {
+		msg, err := ps.Receive(rctx)
+		if err != nil {
+			if ctx.Err() != nil || p.isClosed() {
+				return // ps was closed on purpose
+			}
+			failures++
+			delay := retryDelay(failures)
+			p.logger.Warn("redispubsub: receive failed, retrying",
+				"channel", channel, "error", err, "failures", failures, "retry_in", delay)
+			if !p.sleep(ctx, delay) {
+				return
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if failures > 0 && m.Kind == "subscribe" {
+				p.logger.Info("redispubsub: resubscribed", "channel", channel, "failures", failures)
+				failures = 0
+			}
+		case *redis.Message:
+			failures = 0
+			if m.Channel != channel {
+				continue
+			}
+			if !deliver(m) {
+				return
+			}
+		}
+	}
+}
+
+// retryDelay is the wait after the given number of consecutive failures:
+// minRetryDelay doubling up to maxRetryDelay, then jittered to 50-100 %.
+func retryDelay(failures int) time.Duration {
+	d := minRetryDelay << min(failures-1, 16)
+	if d > maxRetryDelay || d <= 0 {
+		d = maxRetryDelay
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d; it returns false early when ctx is done or p closes.
+func (p *PubSub) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-p.done:
+		return false
+	}
+}
+
+func (p *PubSub) isClosed() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Ping checks the connection to Redis with PING. After Close it returns
+// transport.ErrClosed.
+func (p *PubSub) Ping(ctx context.Context) error {
+	if p.isClosed() {
+		return transport.ErrClosed
+	}
+	if err := p.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redispubsub: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops every subscription (their Go channels close) and waits for
+// their goroutines to end; a subscription reconnecting at that moment can
+// hold it up to the client's DialTimeout. Later calls return
+// transport.ErrClosed. Close is idempotent, safe to call concurrently and
+// while subscribers are blocked, and never closes the injected client.
+func (p *PubSub) Close() error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
