@@ -1,0 +1,291 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/transport/redisurl"
+)
+
+// The environment variables, the only place their names are spelled.
+const (
+	// EnvRedisURL is the broker URL (see redisurl.Parse); unset or empty
+	// means no broker.
+	EnvRedisURL = "REDIS_URL"
+	// EnvChannel is the Redis pub/sub channel shared with the
+	// python-socketio servers.
+	EnvChannel = "SOCKET_REDIS_CHANNEL"
+	// EnvDialect is the message format, by python-socketio version.
+	EnvDialect = "SOCKET_DIALECT"
+	// EnvQueueSize is the capacity of a worker's send queue, in messages.
+	EnvQueueSize = "SOCKET_QUEUE_SIZE"
+	// EnvUserRoom is the template of a user's room name.
+	EnvUserRoom = "SOCKET_USER_ROOM"
+)
+
+// Defaults and limits.
+const (
+	// DefaultChannel is python-socketio's default channel.
+	DefaultChannel = "socketio"
+	// DefaultQueueSize is the default send queue capacity.
+	DefaultQueueSize = 16384
+	// MaxQueueSize is the largest accepted queue capacity (2^24).
+	MaxQueueSize = 1 << 24
+	// UserIDPlaceholder is replaced by the user ID in UserRoom.
+	UserIDPlaceholder = "{id}"
+	// DefaultUserRoom is the default user room template.
+	DefaultUserRoom = "user:" + UserIDPlaceholder
+)
+
+// Config holds sockgate's settings. Build it with FromEnv, FromLookup or
+// Default (then change fields and call Validate).
+//
+// Its String and LogValue methods redact the password in RedisURL, so a
+// Config can be printed or logged.
+type Config struct {
+	// RedisURL is the broker URL (REDIS_URL): redis://, rediss://,
+	// unix://, valkey://, valkeys:// or redis+sentinel:// (see
+	// redisurl.Parse). "" (the default) means no broker: run local-only.
+	RedisURL string
+	// Channel is the Redis pub/sub channel (SOCKET_REDIS_CHANNEL), the
+	// one the python-socketio servers' RedisManager uses. Default
+	// "socketio". It must not be empty, start or end with white space,
+	// or hold control characters.
+	Channel string
+	// Dialect is the message format (SOCKET_DIALECT): "current" (the
+	// default, python-socketio 5.15.1 and later), "v5.14", "legacy" or a
+	// python-socketio version such as "5.7.2" (see codec.ParseDialect).
+	Dialect codec.Dialect
+	// QueueSize is the capacity of a worker's send queue in messages
+	// (SOCKET_QUEUE_SIZE), 1 to MaxQueueSize. Default 16384.
+	QueueSize int
+	// UserRoom is the template of a user's room (SOCKET_USER_ROOM):
+	// "{id}" is replaced by the user ID and must appear exactly once.
+	// Default "user:{id}".
+	UserRoom string
+}
+
+// Default returns the configuration used when no variable is set.
+func Default() Config {
+	return Config{
+		Channel:   DefaultChannel,
+		Dialect:   codec.Current,
+		QueueSize: DefaultQueueSize,
+		UserRoom:  DefaultUserRoom,
+	}
+}
+
+// FromEnv reads the configuration from the process environment; see
+// FromLookup.
+func FromEnv() (Config, error) {
+	return FromLookup(os.LookupEnv)
+}
+
+// FromLookup reads the configuration through lookup (os.LookupEnv, or a map
+// in tests; nil means an empty environment). A variable that is unset or
+// set to "" takes its default. Every value is validated, REDIS_URL with
+// redisurl.Parse; all problems are reported together, each a *SettingError
+// naming the variable and its value (passwords redacted), joined with
+// errors.Join and matching ErrInvalid.
+//
+// On error the returned Config holds the defaults in place of the bad
+// values; do not use it.
+func FromLookup(lookup func(key string) (string, bool)) (Config, error) {
+	get := func(key string) (string, bool) {
+		if lookup == nil {
+			return "", false
+		}
+		v, ok := lookup(key)
+		return v, ok && v != ""
+	}
+	c := Default()
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	if v, ok := get(EnvRedisURL); ok {
+		c.RedisURL = v
+	}
+	if v, ok := get(EnvChannel); ok {
+		c.Channel = v
+	}
+	add(checkChannel(c.Channel))
+	// After the channel: it is a Sentinel URL's default master name.
+	add(checkRedisURL(c.RedisURL, c.Channel))
+
+	if v, ok := get(EnvDialect); ok {
+		d, err := codec.ParseDialect(v)
+		if err != nil {
+			add(&SettingError{Var: EnvDialect, Value: v, Err: err,
+				Reason: "unknown dialect (want current, v5.14, legacy or a python-socketio version such as 5.7.2; versions before 5.0 are not supported)"})
+		} else {
+			c.Dialect = d
+		}
+	}
+
+	if v, ok := get(EnvQueueSize); ok {
+		n, err := strconv.Atoi(v)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			add(queueSizeError(v))
+		case err != nil:
+			add(&SettingError{Var: EnvQueueSize, Value: v, Reason: "not a whole number"})
+		case !validQueueSize(n):
+			add(queueSizeError(v))
+		default:
+			c.QueueSize = n
+		}
+	}
+
+	if v, ok := get(EnvUserRoom); ok {
+		if err := checkUserRoom(v); err != nil {
+			add(err)
+		} else {
+			c.UserRoom = v
+		}
+	}
+
+	return c, errors.Join(errs...)
+}
+
+// Validate checks a Config built in code the way FromLookup checks the
+// environment, reporting every problem (errors.Join of *SettingError,
+// matching ErrInvalid; Var names the corresponding variable).
+func (c Config) Validate() error {
+	var errs []error
+	for _, err := range []error{
+		checkChannel(c.Channel),
+		checkRedisURL(c.RedisURL, c.Channel),
+		checkDialect(c.Dialect),
+		checkQueueSizeSetting(c.QueueSize),
+		checkUserRoom(c.UserRoom),
+	} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RedisOptions parses RedisURL into options for redis.NewUniversalClient
+// (see redisurl.Parse). It returns nil, nil when RedisURL is "" (no
+// broker).
+//
+// For a redis+sentinel URL without a service name the master name is the
+// Channel, as python-socketio does (redisurl.Parse alone would use
+// "mymaster"), so sockgate and the servers sharing REDIS_URL reach the
+// same master.
+func (c Config) RedisOptions() (*redis.UniversalOptions, error) {
+	if c.RedisURL == "" {
+		return nil, nil
+	}
+	opts, err := redisurl.ParseWithDefaultMaster(c.RedisURL, c.Channel)
+	if err != nil {
+		return nil, redisURLError(c.RedisURL, err)
+	}
+	return opts, nil
+}
+
+// UserRoomFor returns the room of user userID: UserRoom with "{id}"
+// replaced (the default template when UserRoom is empty). c should be
+// valid; a template without "{id}" is returned unchanged.
+func (c Config) UserRoomFor(userID string) string {
+	tmpl := c.UserRoom
+	if tmpl == "" {
+		tmpl = DefaultUserRoom
+	}
+	return strings.Replace(tmpl, UserIDPlaceholder, userID, 1)
+}
+
+// String describes c with the REDIS_URL password redacted.
+func (c Config) String() string {
+	return fmt.Sprintf("%s=%q %s=%q %s=%s %s=%d %s=%q",
+		EnvRedisURL, redisurl.Redact(c.RedisURL), EnvChannel, c.Channel,
+		EnvDialect, c.Dialect, EnvQueueSize, c.QueueSize, EnvUserRoom, c.UserRoom)
+}
+
+// LogValue implements slog.LogValuer, with the REDIS_URL password
+// redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("redis_url", redisurl.Redact(c.RedisURL)),
+		slog.String("channel", c.Channel),
+		slog.String("dialect", c.Dialect.String()),
+		slog.Int("queue_size", c.QueueSize),
+		slog.String("user_room", c.UserRoom),
+	)
+}
+
+func checkRedisURL(raw, channel string) error {
+	if raw == "" {
+		return nil
+	}
+	if _, err := redisurl.ParseWithDefaultMaster(raw, channel); err != nil {
+		return redisURLError(raw, err)
+	}
+	return nil
+}
+
+func redisURLError(raw string, err error) error {
+	reason := err.Error()
+	var ue *redisurl.Error
+	if errors.As(err, &ue) {
+		reason = ue.Reason
+	}
+	return &SettingError{Var: EnvRedisURL, Value: redisurl.Redact(raw), Reason: reason, Err: err}
+}
+
+func checkChannel(ch string) error {
+	var reason string
+	switch {
+	case ch == "":
+		reason = "empty channel name"
+	case strings.TrimSpace(ch) != ch:
+		reason = "leading or trailing white space in channel name"
+	case strings.ContainsFunc(ch, unicode.IsControl):
+		reason = "control character in channel name"
+	default:
+		return nil
+	}
+	return &SettingError{Var: EnvChannel, Value: ch, Reason: reason}
+}
+
+func checkDialect(d codec.Dialect) error {
+	switch d {
+	case codec.Current, codec.V514, codec.Legacy:
+		return nil
+	}
+	return &SettingError{Var: EnvDialect, Value: d.String(), Reason: "unknown dialect (want current, v5.14 or legacy)"}
+}
+
+func validQueueSize(n int) bool { return n >= 1 && n <= MaxQueueSize }
+
+func checkQueueSizeSetting(n int) error {
+	if !validQueueSize(n) {
+		return queueSizeError(strconv.Itoa(n))
+	}
+	return nil
+}
+
+func queueSizeError(v string) error {
+	return &SettingError{Var: EnvQueueSize, Value: v, Reason: fmt.Sprintf("out of range (want 1 to %d)", MaxQueueSize)}
+}
+
+func checkUserRoom(tmpl string) error {
+	if strings.Count(tmpl, UserIDPlaceholder) == 1 {
+		return nil
+	}
+	return &SettingError{Var: EnvUserRoom, Value: tmpl,
+		Reason: fmt.Sprintf("must contain %q exactly once (e.g. %q)", UserIDPlaceholder, DefaultUserRoom)}
+}

@@ -1,0 +1,242 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/transport/redisurl"
+)
+
+// env is a lookup over a map.
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := kv[k]
+		return v, ok
+	}
+}
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	want := config.Config{Channel: "socketio", Dialect: codec.Current, QueueSize: 16384, UserRoom: "user:{id}"}
+	assert.Equal(t, want, config.Default())
+	require.NoError(t, config.Default().Validate())
+
+	for _, lookup := range []func(string) (string, bool){nil, env(nil), env(map[string]string{
+		config.EnvRedisURL: "", config.EnvChannel: "", config.EnvDialect: "", config.EnvQueueSize: "", config.EnvUserRoom: "",
+	})} {
+		got, err := config.FromLookup(lookup)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "unset and empty variables take their defaults")
+	}
+}
+
+func TestFromLookupGood(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key, value string
+		check      func(t *testing.T, c config.Config)
+	}{
+		{config.EnvRedisURL, "redis://localhost:6379/0", func(t *testing.T, c config.Config) { assert.Equal(t, "redis://localhost:6379/0", c.RedisURL) }},
+		{config.EnvRedisURL, "rediss://:pw@cache:6380/1", func(t *testing.T, c config.Config) { assert.Equal(t, "rediss://:pw@cache:6380/1", c.RedisURL) }},
+		{config.EnvRedisURL, "unix:///run/redis.sock?db=2", func(t *testing.T, c config.Config) { assert.Equal(t, "unix:///run/redis.sock?db=2", c.RedisURL) }},
+		{config.EnvRedisURL, "valkey://vk", func(t *testing.T, c config.Config) { assert.Equal(t, "valkey://vk", c.RedisURL) }},
+		{config.EnvRedisURL, "redis+sentinel://s1:26379,s2:26379/0/m", func(t *testing.T, c config.Config) {
+			assert.Equal(t, "redis+sentinel://s1:26379,s2:26379/0/m", c.RedisURL)
+		}},
+		{config.EnvChannel, "flask-socketio", func(t *testing.T, c config.Config) { assert.Equal(t, "flask-socketio", c.Channel) }},
+		{config.EnvChannel, "my channel", func(t *testing.T, c config.Config) { assert.Equal(t, "my channel", c.Channel) }},
+		{config.EnvDialect, "current", func(t *testing.T, c config.Config) { assert.Equal(t, codec.Current, c.Dialect) }},
+		{config.EnvDialect, "v5.14", func(t *testing.T, c config.Config) { assert.Equal(t, codec.V514, c.Dialect) }},
+		{config.EnvDialect, "legacy", func(t *testing.T, c config.Config) { assert.Equal(t, codec.Legacy, c.Dialect) }},
+		{config.EnvDialect, "5.7.2", func(t *testing.T, c config.Config) { assert.Equal(t, codec.Legacy, c.Dialect) }},
+		{config.EnvDialect, "5.14.3", func(t *testing.T, c config.Config) { assert.Equal(t, codec.V514, c.Dialect) }},
+		{config.EnvDialect, "v5.16.0", func(t *testing.T, c config.Config) { assert.Equal(t, codec.Current, c.Dialect) }},
+		{config.EnvQueueSize, "1", func(t *testing.T, c config.Config) { assert.Equal(t, 1, c.QueueSize) }},
+		{config.EnvQueueSize, "1024", func(t *testing.T, c config.Config) { assert.Equal(t, 1024, c.QueueSize) }},
+		{config.EnvQueueSize, "16777216", func(t *testing.T, c config.Config) { assert.Equal(t, 16777216, c.QueueSize) }},
+		{config.EnvUserRoom, "u-{id}", func(t *testing.T, c config.Config) { assert.Equal(t, "u-{id}", c.UserRoom) }},
+		{config.EnvUserRoom, "{id}", func(t *testing.T, c config.Config) { assert.Equal(t, "{id}", c.UserRoom) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.FromLookup(env(map[string]string{tt.key: tt.value}))
+			require.NoError(t, err)
+			tt.check(t, c)
+			require.NoError(t, c.Validate())
+		})
+	}
+}
+
+func TestFromLookupBad(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key, value string
+		want       string // the whole message
+	}{
+		{config.EnvRedisURL, "http://cache", `config: REDIS_URL="http://cache": unsupported scheme "http" (want redis, rediss, unix, valkey, valkeys, redis+sentinel or valkey+sentinel)`},
+		{config.EnvRedisURL, "redis://app:s3cret@cache:99999/0", `config: REDIS_URL="redis://app:***@cache:99999/0": invalid port "99999" (want 1-65535)`},
+		{config.EnvRedisURL, "redis://:s3cret@cache/x", `config: REDIS_URL="redis://:***@cache/x": invalid database number "x" (want a whole number >= 0)`},
+		{config.EnvRedisURL, "redis+sentinel://:s3cret@/0/m", `config: REDIS_URL="redis+sentinel://:***@/0/m": empty Sentinel host list (want host1:26379,host2:26379)`},
+		{config.EnvRedisURL, "localhost:6379", `config: REDIS_URL="localhost:6379": missing scheme (want a URL such as redis://localhost:6379/0)`},
+		{config.EnvChannel, " socketio", `config: SOCKET_REDIS_CHANNEL=" socketio": leading or trailing white space in channel name`},
+		{config.EnvChannel, "socketio\r", `config: SOCKET_REDIS_CHANNEL="socketio\r": leading or trailing white space in channel name`},
+		{config.EnvChannel, "sock\x00io", `config: SOCKET_REDIS_CHANNEL="sock\x00io": control character in channel name`},
+		{config.EnvDialect, "modern", `config: SOCKET_DIALECT="modern": unknown dialect (want current, v5.14, legacy or a python-socketio version such as 5.7.2; versions before 5.0 are not supported)`},
+		{config.EnvDialect, "4.6.1", `config: SOCKET_DIALECT="4.6.1": unknown dialect (want current, v5.14, legacy or a python-socketio version such as 5.7.2; versions before 5.0 are not supported)`},
+		{config.EnvQueueSize, "abc", `config: SOCKET_QUEUE_SIZE="abc": not a whole number`},
+		{config.EnvQueueSize, "1.5", `config: SOCKET_QUEUE_SIZE="1.5": not a whole number`},
+		{config.EnvQueueSize, " 10", `config: SOCKET_QUEUE_SIZE=" 10": not a whole number`},
+		{config.EnvQueueSize, "0", `config: SOCKET_QUEUE_SIZE="0": out of range (want 1 to 16777216)`},
+		{config.EnvQueueSize, "-5", `config: SOCKET_QUEUE_SIZE="-5": out of range (want 1 to 16777216)`},
+		{config.EnvQueueSize, "16777217", `config: SOCKET_QUEUE_SIZE="16777217": out of range (want 1 to 16777216)`},
+		{config.EnvQueueSize, "99999999999999999999999", `config: SOCKET_QUEUE_SIZE="99999999999999999999999": out of range (want 1 to 16777216)`},
+		{config.EnvUserRoom, "user", `config: SOCKET_USER_ROOM="user": must contain "{id}" exactly once (e.g. "user:{id}")`},
+		{config.EnvUserRoom, "{id}:{id}", `config: SOCKET_USER_ROOM="{id}:{id}": must contain "{id}" exactly once (e.g. "user:{id}")`},
+		{config.EnvUserRoom, "user:{ID}", `config: SOCKET_USER_ROOM="user:{ID}": must contain "{id}" exactly once (e.g. "user:{id}")`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.FromLookup(env(map[string]string{tt.key: tt.value}))
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+			assert.ErrorIs(t, err, config.ErrInvalid)
+			var se *config.SettingError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.key, se.Var)
+			assert.NotContains(t, err.Error(), "s3cret")
+		})
+	}
+}
+
+func TestFromLookupCollectsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := config.FromLookup(env(map[string]string{
+		config.EnvRedisURL:  "redis://u:s3cret@cache:0",
+		config.EnvChannel:   "bad\n",
+		config.EnvDialect:   "nope",
+		config.EnvQueueSize: "lots",
+		config.EnvUserRoom:  "static",
+	}))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, config.ErrInvalid)
+	assert.ErrorIs(t, err, redisurl.ErrInvalidURL)
+	assert.ErrorIs(t, err, codec.ErrDialect)
+	assert.NotContains(t, err.Error(), "s3cret")
+
+	var joined interface{ Unwrap() []error }
+	require.ErrorAs(t, err, &joined)
+	var vars []string
+	for _, e := range joined.Unwrap() {
+		var se *config.SettingError
+		require.ErrorAs(t, e, &se)
+		vars = append(vars, se.Var)
+	}
+	assert.ElementsMatch(t, []string{config.EnvRedisURL, config.EnvChannel, config.EnvDialect, config.EnvQueueSize, config.EnvUserRoom}, vars)
+	assert.Len(t, strings.Split(err.Error(), "\n"), 5, "one line per problem")
+}
+
+func TestFromEnv(t *testing.T) { // t.Setenv: not parallel
+	t.Setenv(config.EnvRedisURL, "redis://cache:6379/1")
+	t.Setenv(config.EnvChannel, "events")
+	t.Setenv(config.EnvDialect, "5.13.0")
+	t.Setenv(config.EnvQueueSize, "100")
+	t.Setenv(config.EnvUserRoom, "member/{id}")
+	c, err := config.FromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, config.Config{
+		RedisURL: "redis://cache:6379/1", Channel: "events", Dialect: codec.Legacy, QueueSize: 100, UserRoom: "member/{id}",
+	}, c)
+
+	t.Setenv(config.EnvQueueSize, "x")
+	_, err = config.FromEnv()
+	assert.ErrorIs(t, err, config.ErrInvalid)
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	bad := config.Config{RedisURL: "ftp://x", Channel: "", Dialect: codec.Dialect(9), QueueSize: 0, UserRoom: ""}
+	err := bad.Validate()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, config.ErrInvalid)
+	for _, v := range []string{config.EnvRedisURL, config.EnvChannel, config.EnvDialect, config.EnvQueueSize, config.EnvUserRoom} {
+		assert.Contains(t, err.Error(), "config: "+v+"=")
+	}
+	assert.Contains(t, err.Error(), `config: SOCKET_DIALECT="Dialect(9)"`)
+	assert.Contains(t, err.Error(), `config: SOCKET_QUEUE_SIZE="0": out of range`)
+}
+
+func TestRedisOptions(t *testing.T) {
+	t.Parallel()
+	opts, err := config.Default().RedisOptions()
+	require.NoError(t, err)
+	assert.Nil(t, opts, "no REDIS_URL, no broker")
+
+	c := config.Default()
+	c.RedisURL = "redis://:pw@cache:6380/2"
+	opts, err = c.RedisOptions()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"cache:6380"}, opts.Addrs)
+	assert.Equal(t, 2, opts.DB)
+	assert.Equal(t, "pw", opts.Password)
+
+	// python-socketio's default Sentinel service name is its channel.
+	c.Channel = "events"
+	c.RedisURL = "redis+sentinel://s1:26379,s2:26379/0"
+	opts, err = c.RedisOptions()
+	require.NoError(t, err)
+	assert.Equal(t, "events", opts.MasterName)
+	c.RedisURL = "redis+sentinel://s1:26379/0/named"
+	opts, err = c.RedisOptions()
+	require.NoError(t, err)
+	assert.Equal(t, "named", opts.MasterName)
+
+	c.RedisURL = "redis://:s3cret@cache:0"
+	opts, err = c.RedisOptions()
+	assert.Nil(t, opts)
+	assert.ErrorIs(t, err, config.ErrInvalid)
+	assert.ErrorIs(t, err, redisurl.ErrInvalidURL)
+	assert.Equal(t, `config: REDIS_URL="redis://:***@cache:0": invalid port "0" (want 1-65535)`, err.Error())
+}
+
+func TestUserRoomFor(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "user:42", config.Default().UserRoomFor("42"))
+	assert.Equal(t, "user:", config.Default().UserRoomFor(""))
+	assert.Equal(t, "user:{id}", config.Default().UserRoomFor("{id}"), "replaced once, not recursively")
+	assert.Equal(t, "tenant/a/user/42/inbox", config.Config{UserRoom: "tenant/a/user/{id}/inbox"}.UserRoomFor("42"))
+	assert.Equal(t, "user:7", config.Config{}.UserRoomFor("7"), "empty template means the default")
+}
+
+func TestPrintingRedactsPassword(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	c.RedisURL = "redis://app:s3cret@cache:6379/0"
+	for _, s := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%v", c)} {
+		assert.NotContains(t, s, "s3cret")
+		assert.Contains(t, s, `REDIS_URL="redis://app:***@cache:6379/0"`)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	assert.NotContains(t, b.String(), "s3cret")
+	assert.Contains(t, b.String(), "config.redis_url=redis://app:***@cache:6379/0")
+	assert.Contains(t, b.String(), "config.queue_size=16384")
+}
+
+func TestSettingErrorUnwrap(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("cause")
+	e := &config.SettingError{Var: "X", Value: "v", Reason: "r", Err: cause}
+	assert.ErrorIs(t, e, config.ErrInvalid)
+	assert.ErrorIs(t, e, cause)
+	assert.Equal(t, `config: X="v": r`, e.Error())
+}

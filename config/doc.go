@@ -1,0 +1,15 @@
+// Package config is the one place sockgate's environment variables are
+// named and validated; the CLI, the demo and the dependency-injection
+// package all build on it.
+//
+//	REDIS_URL             broker URL; unset or empty: no broker (local-only)
+//	SOCKET_REDIS_CHANNEL  pub/sub channel, default "socketio"
+//	SOCKET_DIALECT        current (default) | v5.14 | legacy | a python-socketio version
+//	SOCKET_QUEUE_SIZE     send queue capacity, default 16384, 1 to 16777216
+//	SOCKET_USER_ROOM      user room template, default "user:{id}"
+//
+// FromEnv reads them, FromLookup reads them from any lookup function, and
+// every problem is reported at once: one *SettingError per bad variable,
+// naming it and its value (with passwords redacted), joined and matching
+// ErrInvalid. See docs/configuration.md for the full reference.
+package config
