@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/transport/redisurl"
+)
+
+// Hidden first arguments that make the binary play a child role.
+const (
+	roleWorker   = "__worker"
+	roleListener = "__listener"
+)
+
+// Lines the listener prints that the parent waits for.
+const (
+	readyMarker = "listener: subscribed"
+	doneMarker  = "listener: saw done"
+)
+
+// run is the whole program; it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case roleWorker:
+			return runWorker(ctx, args[1:], stdout, stderr)
+		case roleListener:
+			return runListener(ctx, args[1:], stdout, stderr)
+		}
+	}
+	return runDemo(ctx, args, stdout, stderr)
+}
+
+// jobFlags are the settings every process of the demo shares.
+type jobFlags struct {
+	redisURL string
+	channel  string
+	steps    int
+	interval time.Duration
+}
+
+func (j *jobFlags) define(fs *flag.FlagSet, channel string) {
+	fs.StringVar(&j.channel, "channel", channel, "pub/sub `channel` (env SOCKET_REDIS_CHANNEL)")
+	fs.IntVar(&j.steps, "steps", 10, "progress events from 0% to 100%")
+	fs.DurationVar(&j.interval, "interval", 250*time.Millisecond, "simulated work between progress events")
+}
+
+// args renders j as child-process flags.
+func (j *jobFlags) args() []string {
+	return []string{"--redis", j.redisURL, "--channel", j.channel,
+		"--steps", strconv.Itoa(j.steps), "--interval", j.interval.String()}
+}
+
+func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer) int {
+	stdout, stderr := &lockedWriter{w: rawStdout}, &lockedWriter{w: rawStderr}
+	fail := func(format string, a ...any) int {
+		if ctx.Err() != nil { // Ctrl-C reaches the children too; say why they stopped
+			format, a = "interrupted", nil
+		}
+		fmt.Fprintf(stderr, "demo: "+format+"\n", a...)
+		return 1
+	}
+	env, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: environment: %v\n", err)
+		return 2
+	}
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var job jobFlags
+	job.define(fs, env.Channel)
+	timeout := fs.Duration("timeout", 30*time.Second, "give up (exit 1) when the listener has not seen the done event by then")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: go run ./cmd/demo [flags]\n\n"+
+			"A worker process emits sheet-sync progress to user 42 over Redis pub/sub;\n"+
+			"a listener process prints what it receives. REDIS_URL unset: embedded Redis.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || job.steps < 1 || job.interval < 0 || *timeout <= 0 {
+		fmt.Fprintln(stderr, "demo: want no arguments, --steps >= 1, --interval >= 0 and --timeout > 0")
+		return 2
+	}
+	if job.channel == "" {
+		job.channel = "socketio"
+	}
+	began := time.Now()
+
+	if env.RedisURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fail("start embedded Redis: %v", err)
+		}
+		defer func() {
+			mr.Close()
+			fmt.Fprintln(stdout, "demo: embedded Redis stopped")
+		}()
+		job.redisURL = "redis://" + mr.Addr()
+		fmt.Fprintf(stdout, "demo: REDIS_URL is unset: started an embedded Redis (miniredis) on %s\n", mr.Addr())
+	} else {
+		job.redisURL = env.RedisURL
+		fmt.Fprintf(stdout, "demo: using the Redis in REDIS_URL: %s\n", redisurl.Redact(env.RedisURL))
+	}
+	fmt.Fprintf(stdout, "demo: channel %q; job: %d progress steps, %s apart\n", job.channel, job.steps, job.interval)
+
+	exe, err := os.Executable()
+	if err != nil {
+		return fail("find own executable: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	ready, done := make(chan struct{}), make(chan struct{})
+	listener, err := startChild(tctx, exe, roleListener, job.args(), stdout, stderr, func(line string) {
+		switch {
+		case strings.HasPrefix(line, readyMarker):
+			closeOnce(ready)
+		case strings.HasPrefix(line, doneMarker):
+			closeOnce(done)
+		}
+	})
+	if err != nil {
+		return fail("start listener: %v", err)
+	}
+	fmt.Fprintf(stdout, "demo: started listener (pid %d); waiting until it has subscribed\n", listener.pid)
+	// stopAll ends the children (interrupt, then kill) and reports why.
+	stopAll := func(format string, a ...any) int {
+		cancel()
+		<-listener.exited
+		return fail(format, a...)
+	}
+	select {
+	case <-ready:
+	case <-listener.exited:
+		return fail("listener exited before subscribing: %v", listener.err)
+	case <-tctx.Done():
+		return stopAll("listener did not subscribe within %s: %v", *timeout, context.Cause(tctx))
+	}
+
+	worker, err := startChild(tctx, exe, roleWorker, job.args(), stdout, stderr, nil)
+	if err != nil {
+		return stopAll("start worker: %v", err)
+	}
+	fmt.Fprintf(stdout, "demo: started worker (pid %d)\n", worker.pid)
+
+	// Success: the listener saw "done" and exited 0, the worker exited 0.
+	// stopRest interrupts the children still running and waits for them.
+	lExited, wExited := listener.exited, worker.exited
+	stopRest := func() {
+		cancel()
+		<-listener.exited
+		<-worker.exited
+	}
+	for lExited != nil || wExited != nil {
+		select {
+		case <-lExited:
+			lExited = nil
+			if listener.err != nil {
+				stopRest()
+				return fail("listener failed: %v", listener.err)
+			}
+		case <-wExited:
+			wExited = nil
+			if worker.err != nil {
+				stopRest()
+				return fail("worker failed: %v", worker.err)
+			}
+		case <-tctx.Done():
+			stopRest()
+			return fail("the listener did not see the done event within %s", *timeout)
+		}
+	}
+	select {
+	case <-done:
+	default:
+		return fail("listener exited without reporting the done event")
+	}
+	fmt.Fprintf(stdout, "demo: the listener saw the done event; worker and listener exited after %s\n",
+		time.Since(began).Round(100*time.Millisecond))
+	return 0
+}
+
+// child is a running child process.
+type child struct {
+	pid    int
+	exited chan struct{} // closed when the process has exited; err is then set
+	err    error
+}
+
+// startChild runs exe with role and args. Its stdout lines are copied to
+// stdout (and shown to onLine), its stderr to stderr. Cancelling ctx
+// interrupts it, and kills it if it has not exited two seconds later.
+func startChild(ctx context.Context, exe, role string, args []string, stdout, stderr io.Writer, onLine func(string)) (*child, error) {
+	cmd := exec.CommandContext(ctx, exe, append([]string{role}, args...)...)
+	cmd.Cancel = func() error {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			return cmd.Process.Kill() // Windows cannot deliver an interrupt
+		}
+		return nil
+	}
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{pid: cmd.Process.Pid, exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(stdout, line)
+			if onLine != nil {
+				onLine(line)
+			}
+		}
+		// Wait closes the pipe, so it runs after everything was read.
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// lockedWriter serialises writes from the parent and its output copiers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/transport/redispubsub"
+	"github.com/sockgate/sockgate/transport/redisurl"
+)
+
+// progress is the payload of the worker's progress events.
+type progress struct {
+	Job string `json:"job"`
+	Pct int    `json:"pct"`
+}
+
+// parseRole parses a child's flags (the parent passes them all).
+func parseRole(name string, args []string, stderr io.Writer) (*jobFlags, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var j jobFlags
+	j.define(fs, "socketio")
+	fs.StringVar(&j.redisURL, "redis", "", "Redis `URL`")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// connect returns a Redis client and the pub/sub transport over it.
+func connect(j *jobFlags, log *slog.Logger) (redis.UniversalClient, *redispubsub.PubSub, error) {
+	opts, err := redisurl.ParseWithDefaultMaster(j.redisURL, j.channel)
+	if err != nil {
+		return nil, nil, err
+	}
+	client := redis.NewUniversalClient(opts)
+	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: log})
+	if err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("redis pub/sub: %w", err)
+	}
+	return client, ps, nil
+}
+
+func newLogger(w io.Writer, role string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})).With("process", role)
+}
+
+// runWorker is the worker process: it "syncs a sheet", emitting progress to
+// user 42 after each step and "done" at the end, then flushes and exits.
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "worker: "+format+"\n", a...)
+		return 1
+	}
+	j, err := parseRole("worker", args, stderr)
+	if err != nil {
+		return 2
+	}
+	client, ps, err := connect(j, newLogger(stderr, "worker"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer client.Close()
+	defer ps.Close()
+	gw, err := gateway.NewWorker(gateway.WorkerConfig{
+		Publisher: ps,
+		Channel:   j.channel,
+		Logger:    newLogger(stderr, "worker"),
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = gw.Close(cctx)
+	}()
+	fmt.Fprintf(stdout, "worker: pid %d, gateway.Worker publishing on channel %q; job sheet-sync for user 42 starts\n", os.Getpid(), j.channel)
+
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	for i := 0; i <= j.steps; i++ {
+		pct := i * 100 / j.steps
+		if i > 0 {
+			tick.Reset(j.interval) // simulated work between two updates
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return fail("interrupted at %d%%", pct)
+			}
+		}
+		fmt.Fprintf(stdout, "worker: sheet-sync at %3d%%  -> EmitToUser(42, \"progress\", {job: sheet-sync, pct: %d})\n", pct, pct)
+		if err := gw.EmitToUser(ctx, "42", "progress", progress{Job: "sheet-sync", Pct: pct}); err != nil {
+			return fail("emit progress: %v", err)
+		}
+	}
+	fmt.Fprintln(stdout, "worker: sheet-sync finished -> EmitToUser(42, \"done\", {job: sheet-sync, ok: true})")
+	if err := gw.EmitToUser(ctx, "42", "done", map[string]any{"job": "sheet-sync", "ok": true}); err != nil {
+		return fail("emit done: %v", err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := gw.Flush(fctx); err != nil {
+		return fail("flush: %v (stats %+v)", err, gw.Stats())
+	}
+	st := gw.Stats()
+	fmt.Fprintf(stdout, "worker: flushed: emitted %d, published %d, dropped %d; exiting\n", st.Emitted, st.Published, st.Dropped)
+	if st.Published != st.Emitted {
+		return fail("%d of %d messages were not published", st.Emitted-st.Published, st.Emitted)
+	}
+	return 0
+}
+
+// runListener is the listener process: it subscribes to the channel the
+// way a python-socketio server does and prints each message it decodes,
+// until it sees the "done" event.
+func runListener(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "listener: "+format+"\n", a...)
+		return 1
+	}
+	j, err := parseRole("listener", args, stderr)
+	if err != nil {
+		return 2
+	}
+	client, ps, err := connect(j, newLogger(stderr, "listener"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer client.Close()
+	defer ps.Close()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	msgs, err := ps.Subscribe(sctx, j.channel)
+	if err != nil {
+		return fail("subscribe: %v", err)
+	}
+	fmt.Fprintf(stdout, "%s to channel %q (pid %d); decoding every message, as a python-socketio server would\n", readyMarker, j.channel, os.Getpid())
+
+	dec := codec.NewPython(codec.PythonConfig{})
+	for data := range msgs {
+		m, err := dec.Decode(data)
+		if err != nil {
+			fmt.Fprintf(stderr, "listener: undecodable message (%d bytes): %v\n", len(data), err)
+			continue
+		}
+		fmt.Fprintln(stdout, describe(m))
+		if m.Method == codec.MethodEmit && m.Event == "done" {
+			fmt.Fprintf(stdout, "%s event; exiting\n", doneMarker)
+			stop()
+			for range msgs { // let the subscription wind down
+			}
+			return 0
+		}
+	}
+	return fail("stopped before the done event")
+}
+
+// describe renders a message as one human-readable line, with a progress
+// bar for progress events.
+func describe(m *codec.Message) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listener: %s", m.Method)
+	if m.Event != "" {
+		fmt.Fprintf(&b, " %s", m.Event)
+	}
+	to := "everyone"
+	if len(m.Rooms) > 0 {
+		to = "[" + strings.Join(m.Rooms, ", ") + "]"
+	}
+	fmt.Fprintf(&b, " to %s", to)
+	args := m.Arguments()
+	switch len(args) {
+	case 0:
+	case 1:
+		fmt.Fprintf(&b, ": %s", compact(args[0]))
+	default:
+		fmt.Fprintf(&b, ": %s", compact(args))
+	}
+	if m.Event == "progress" && len(args) == 1 {
+		if obj, ok := args[0].(map[string]any); ok {
+			if n, ok := obj["pct"].(json.Number); ok {
+				if pct, err := n.Int64(); err == nil && pct >= 0 && pct <= 100 {
+					const width = 20
+					filled := int(pct) * width / 100
+					fmt.Fprintf(&b, "  [%s%s] %d%%", strings.Repeat("#", filled), strings.Repeat(".", width-filled), pct)
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// compact renders a decoded value as JSON (numbers keep their digits).
+func compact(v any) string {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return string(out)
+}
