@@ -22,8 +22,7 @@ import (
 //	go test -run '^$' -bench BenchmarkEmitToUser -benchmem ./gateway/
 //
 // Allocation counts are process-wide, so the background writer's own
-// allocations (one context and one progress channel per batch) are included,
-// amortised over the batch.
+// per-batch allocations are included, amortised over the batch.
 
 // benchProgress is the small struct payload of the "struct" benchmarks: what
 // a background job typically reports.
