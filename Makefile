@@ -1,0 +1,66 @@
+# sockgate developer entry points. `make ci` is what .ci/run runs after it
+# has installed and started the services; docs/testing.md explains the tiers.
+
+GO         ?= go
+PYTHON     ?= /usr/bin/python3
+FUZZTIME   ?= 20s
+# The shared Redis for integration tests that do not start their own
+# (transport/redispubsub's Real* tests read SOCKGATE_TEST_REDIS_ADDR).
+REDIS_HOST ?= 127.0.0.1
+REDIS_PORT ?= 6379
+
+.PHONY: test integration preflight bench demo fuzz lint ci
+
+# Fast tier: unit tests, only Go needed (tests that want a redis-server
+# start their own and skip when it is not installed).
+test:
+	$(GO) test -race ./...
+
+# Integration and fault tests: real redis-server and python-socketio 5.7.2.
+# internal/integration starts every process it needs itself; other packages'
+# integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
+integration: preflight
+	SOCKGATE_TEST_REDIS_ADDR=$(REDIS_HOST):$(REDIS_PORT) \
+		$(GO) test -race -tags integration -count=1 ./...
+
+preflight:
+	@ok=1; \
+	if ! command -v redis-server >/dev/null 2>&1; then \
+		echo "missing: redis-server (apt-get install redis-server redis-tools)"; ok=0; \
+	fi; \
+	if ! $(PYTHON) -c 'import socketio, aiohttp, redis' >/dev/null 2>&1; then \
+		echo "missing: $(PYTHON) with socketio, aiohttp and redis" \
+			"(apt-get install python3-socketio python3-aiohttp python3-redis python3-websocket)"; ok=0; \
+	fi; \
+	if ! redis-cli -h $(REDIS_HOST) -p $(REDIS_PORT) ping >/dev/null 2>&1; then \
+		echo "missing: a Redis on $(REDIS_HOST):$(REDIS_PORT) (redis-server --daemonize yes" \
+			"--bind 127.0.0.1 --port $(REDIS_PORT) --save '' --appendonly no)"; ok=0; \
+	fi; \
+	test $$ok = 1
+
+bench:
+	$(GO) run ./internal/benchcmp
+
+demo:
+	$(GO) run ./cmd/demo
+
+# Every Fuzz target of every package, FUZZTIME each.
+fuzz:
+	@set -e; \
+	list=$$($(GO) test -list '^Fuzz' ./...); \
+	echo "$$list" | awk ' \
+		/^Fuzz/ { names[n++] = $$1; next } \
+		/^ok/   { for (i = 0; i < n; i++) print $$2, names[i] } \
+		        { n = 0 }' | \
+	while read -r pkg target; do \
+		echo "== $$pkg $$target ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
+
+lint:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+ci: lint test integration
