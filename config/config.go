@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
@@ -29,6 +30,9 @@ const (
 	EnvQueueSize = "SOCKET_QUEUE_SIZE"
 	// EnvUserRoom is the template of a user's room name.
 	EnvUserRoom = "SOCKET_USER_ROOM"
+	// EnvAuthSecret is the HMAC secret of the signed user tokens (package
+	// auth); unset or empty means no token authentication is configured.
+	EnvAuthSecret = "SOCKET_AUTH_SECRET"
 )
 
 // Defaults and limits.
@@ -71,6 +75,12 @@ type Config struct {
 	// "{id}" is replaced by the user ID and must appear exactly once.
 	// Default "user:{id}".
 	UserRoom string
+	// AuthSecret is the HMAC-SHA256 secret that signs and verifies user
+	// tokens (SOCKET_AUTH_SECRET), at least auth.MinSecretLen (32) bytes,
+	// used as given (bytes of the string, no decoding). "" (the default)
+	// means no token authentication is configured. It is never printed:
+	// String, GoString and LogValue show only whether it is set.
+	AuthSecret string
 }
 
 // Default returns the configuration used when no variable is set.
@@ -156,6 +166,14 @@ func FromLookup(lookup func(key string) (string, bool)) (Config, error) {
 		}
 	}
 
+	if v, ok := get(EnvAuthSecret); ok {
+		if err := checkAuthSecret(v); err != nil {
+			add(err)
+		} else {
+			c.AuthSecret = v
+		}
+	}
+
 	return c, errors.Join(errs...)
 }
 
@@ -170,6 +188,7 @@ func (c Config) Validate() error {
 		checkDialect(c.Dialect),
 		checkQueueSizeSetting(c.QueueSize),
 		checkUserRoom(c.UserRoom),
+		checkAuthSecret(c.AuthSecret),
 	} {
 		if err != nil {
 			errs = append(errs, err)
@@ -208,11 +227,38 @@ func (c Config) UserRoomFor(userID string) string {
 	return strings.Replace(tmpl, UserIDPlaceholder, userID, 1)
 }
 
-// String describes c with the REDIS_URL password redacted.
+// Authenticator returns the token signer and verifier for AuthSecret, or
+// nil, nil when AuthSecret is "" (no token authentication configured). A
+// secret shorter than auth.MinSecretLen is a *SettingError naming
+// SOCKET_AUTH_SECRET that also matches auth.ErrSecret.
+func (c Config) Authenticator() (*auth.HMAC, error) {
+	if c.AuthSecret == "" {
+		return nil, nil
+	}
+	if err := checkAuthSecret(c.AuthSecret); err != nil {
+		return nil, err
+	}
+	return auth.NewHMAC([]byte(c.AuthSecret))
+}
+
+// String describes c with the REDIS_URL password redacted and
+// SOCKET_AUTH_SECRET shown only as set or unset.
 func (c Config) String() string {
-	return fmt.Sprintf("%s=%q %s=%q %s=%s %s=%d %s=%q",
+	return fmt.Sprintf("%s=%q %s=%q %s=%s %s=%d %s=%q %s=%s",
 		EnvRedisURL, redisurl.Redact(c.RedisURL), EnvChannel, c.Channel,
-		EnvDialect, c.Dialect, EnvQueueSize, c.QueueSize, EnvUserRoom, c.UserRoom)
+		EnvDialect, c.Dialect, EnvQueueSize, c.QueueSize, EnvUserRoom, c.UserRoom,
+		EnvAuthSecret, secretState(c.AuthSecret))
+}
+
+// GoString is String, so that %#v cannot print the secrets either.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
+// secretState describes a secret without revealing it.
+func secretState(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
 }
 
 // LogValue implements slog.LogValuer, with the REDIS_URL password
@@ -224,6 +270,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("dialect", c.Dialect.String()),
 		slog.Int("queue_size", c.QueueSize),
 		slog.String("user_room", c.UserRoom),
+		slog.String("auth_secret", secretState(c.AuthSecret)),
 	)
 }
 
@@ -288,4 +335,14 @@ func checkUserRoom(tmpl string) error {
 	}
 	return &SettingError{Var: EnvUserRoom, Value: tmpl,
 		Reason: fmt.Sprintf("must contain %q exactly once (e.g. %q)", UserIDPlaceholder, DefaultUserRoom)}
+}
+
+func checkAuthSecret(secret string) error {
+	if secret == "" || len(secret) >= auth.MinSecretLen {
+		return nil
+	}
+	// The value is a secret: only its length is reported.
+	return &SettingError{Var: EnvAuthSecret, Value: "***",
+		Reason: fmt.Sprintf("secret too short: %d bytes, want at least %d (e.g. openssl rand -base64 48)", len(secret), auth.MinSecretLen),
+		Err:    auth.ErrSecret}
 }

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
 	"github.com/sockgate/sockgate/transport/redisurl"
@@ -239,4 +241,64 @@ func TestSettingErrorUnwrap(t *testing.T) {
 	assert.ErrorIs(t, e, config.ErrInvalid)
 	assert.ErrorIs(t, e, cause)
 	assert.Equal(t, `config: X="v": r`, e.Error())
+}
+
+func TestAuthSecret(t *testing.T) {
+	t.Parallel()
+	c, err := config.FromLookup(env(map[string]string{config.EnvAuthSecret: ""}))
+	require.NoError(t, err)
+	assert.Empty(t, c.AuthSecret, "unset or empty: no token auth")
+	h, err := c.Authenticator()
+	require.NoError(t, err)
+	assert.Nil(t, h)
+
+	secret := strings.Repeat("k", 32)
+	c, err = config.FromLookup(env(map[string]string{config.EnvAuthSecret: secret}))
+	require.NoError(t, err)
+	assert.Equal(t, secret, c.AuthSecret)
+	require.NoError(t, c.Validate())
+	h, err = c.Authenticator()
+	require.NoError(t, err)
+	require.NotNil(t, h)
+	tok, err := h.Mint("42", time.Minute)
+	require.NoError(t, err)
+	claims, err := h.Verify(tok)
+	require.NoError(t, err)
+	assert.Equal(t, "42", claims.User)
+
+	short := "s3cret-but-only-31-bytes-long!!"
+	require.Len(t, short, 31)
+	c, err = config.FromLookup(env(map[string]string{config.EnvAuthSecret: short}))
+	require.Error(t, err)
+	assert.Empty(t, c.AuthSecret)
+	assert.Equal(t, `config: SOCKET_AUTH_SECRET="***": secret too short: 31 bytes, want at least 32 (e.g. openssl rand -base64 48)`, err.Error())
+	assert.ErrorIs(t, err, config.ErrInvalid)
+	assert.ErrorIs(t, err, auth.ErrSecret)
+	var se *config.SettingError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, config.EnvAuthSecret, se.Var)
+
+	c = config.Default()
+	c.AuthSecret = short
+	err = c.Validate()
+	require.ErrorIs(t, err, auth.ErrSecret)
+	assert.Contains(t, err.Error(), "config: SOCKET_AUTH_SECRET=")
+	assert.NotContains(t, err.Error(), short)
+	_, err = c.Authenticator()
+	require.ErrorIs(t, err, auth.ErrSecret)
+	assert.NotContains(t, err.Error(), short)
+}
+
+func TestPrintingHidesAuthSecret(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	assert.Contains(t, c.String(), "SOCKET_AUTH_SECRET=unset")
+	c.AuthSecret = "s3cret-s3cret-s3cret-s3cret-s3cret"
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	for _, s := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), b.String()} {
+		assert.NotContains(t, s, "s3cret")
+	}
+	assert.Contains(t, c.String(), "SOCKET_AUTH_SECRET=set")
+	assert.Contains(t, b.String(), "config.auth_secret=set")
 }

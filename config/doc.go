@@ -7,6 +7,7 @@
 //	SOCKET_DIALECT        current (default) | v5.14 | legacy | a python-socketio version
 //	SOCKET_QUEUE_SIZE     send queue capacity, default 16384, 1 to 16777216
 //	SOCKET_USER_ROOM      user room template, default "user:{id}"
+//	SOCKET_AUTH_SECRET    HMAC secret of user tokens, >= 32 bytes; unset: no token auth
 //
 // FromEnv reads them, FromLookup reads them from any lookup function, and
 // every problem is reported at once: one *SettingError per bad variable,

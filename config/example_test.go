@@ -27,7 +27,7 @@ func Example() {
 	_, err = config.FromLookup(func(k string) (string, bool) { v, ok := environ[k]; return v, ok })
 	fmt.Println(err)
 	// Output:
-	// REDIS_URL="redis://worker:***@cache:6379/0" SOCKET_REDIS_CHANNEL="socketio" SOCKET_DIALECT=legacy SOCKET_QUEUE_SIZE=4096 SOCKET_USER_ROOM="u/{id}"
+	// REDIS_URL="redis://worker:***@cache:6379/0" SOCKET_REDIS_CHANNEL="socketio" SOCKET_DIALECT=legacy SOCKET_QUEUE_SIZE=4096 SOCKET_USER_ROOM="u/{id}" SOCKET_AUTH_SECRET=unset
 	// u/42
 	// [cache:6379] worker
 	// config: REDIS_URL="redis://worker:***@cache:0": invalid port "0" (want 1-65535)

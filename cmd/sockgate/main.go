@@ -1,7 +1,8 @@
 // Command sockgate is the operator's tool for sockgate: it publishes one
 // Socket.IO event the way a Go worker would, listens to a Redis channel and
 // prints what python-socketio servers are told, decodes captured messages
-// (JSON of every dialect and pickle) and measures emit throughput.
+// (JSON of every dialect and pickle), measures emit throughput and mints
+// signed user tokens.
 //
 // Usage:
 //
@@ -9,11 +10,13 @@
 //	sockgate listen
 //	sockgate decode < message.bin
 //	sockgate bench emit --producers 8 --duration 5s
+//	sockgate token --user 42 --ttl 1h
 //	sockgate version
 //	sockgate help [command]
 //
 // Flags default from the environment sockgate applications read: REDIS_URL,
-// SOCKET_REDIS_CHANNEL and SOCKET_DIALECT. See docs/cli.md.
+// SOCKET_REDIS_CHANNEL and SOCKET_DIALECT; token signs with
+// SOCKET_AUTH_SECRET. See docs/cli.md.
 package main
 
 import (

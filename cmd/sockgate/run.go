@@ -39,7 +39,7 @@ type command struct {
 }
 
 // commands lists the subcommands in the order help shows them.
-var commands = []*command{emitCommand, listenCommand, decodeCommand, benchEmitCommand, versionCommand}
+var commands = []*command{emitCommand, listenCommand, decodeCommand, benchEmitCommand, tokenCommand, versionCommand}
 
 // usageError marks an error as the caller's: exit code 2.
 type usageError struct{ err error }
@@ -185,6 +185,7 @@ Environment (flag defaults):
                         legacy or a version like 5.7.2 (default current)
   SOCKET_USER_ROOM      room of a user for emit --user (default "user:{id}")
   SOCKET_QUEUE_SIZE     worker queue capacity for bench emit (default 16384)
+  SOCKET_AUTH_SECRET    secret that signs the user tokens of token (>= 32 bytes)
 `)
 }
 
