@@ -1,0 +1,161 @@
+// Package engineio is an Engine.IO protocol v4 server: the transport layer
+// under sockgate's Socket.IO server. It speaks HTTP long-polling and
+// websocket (with the polling-to-websocket upgrade), runs the ping/pong
+// heartbeat, enforces the maximum payload, answers CORS, and gives each
+// connection a bounded send queue.
+//
+// CONTRACT (skeleton written first so package socketio can be built against
+// it in parallel; the bodies are filled in by the engine work). The exported
+// names and signatures below are fixed; add to them, do not change them.
+package engineio
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Errors returned by Conn.Send.
+var (
+	// ErrClosed: the connection is closed; nothing was queued.
+	ErrClosed = errors.New("engineio: connection closed")
+	// ErrQueueFull: the connection's send queue was full. The connection has
+	// been closed with ReasonSlowClient and counted; nothing was queued.
+	ErrQueueFull = errors.New("engineio: send queue full")
+)
+
+// Close reasons given to Handler.OnClose.
+const (
+	ReasonTransportClose = "transport close"      // the client closed the transport or sent a close packet
+	ReasonTransportError = "transport error"      // a read or write failed
+	ReasonPingTimeout    = "ping timeout"         // no pong within PingInterval+PingTimeout
+	ReasonParseError     = "parse error"          // the client sent something that is not Engine.IO
+	ReasonForcedClose    = "forced close"         // Conn.Close was called
+	ReasonServerShutdown = "server shutting down" // Server.Close
+	ReasonSlowClient     = "send queue full"      // the client could not keep up (see Config.SendQueue)
+	ReasonPayloadTooBig  = "payload too large"    // a message above Config.MaxPayload
+)
+
+// Handler receives a server's connections. Calls for one connection are
+// sequential: OnOpen first, then OnMessage in the order the client sent,
+// then OnClose exactly once. Calls for different connections run
+// concurrently.
+type Handler interface {
+	// OnOpen is called once the handshake is done, before any message.
+	OnOpen(c *Conn)
+	// OnMessage is called for each message packet. data belongs to the
+	// callee (it is not reused); binary tells a binary frame from text.
+	OnMessage(c *Conn, data []byte, binary bool)
+	// OnClose is called once when the connection ends, with its reason.
+	OnClose(c *Conn, reason string)
+}
+
+// CORS configures the answers to cross-origin requests. The zero value
+// sends no CORS headers.
+type CORS struct {
+	AllowOrigins     []string // exact origins, or "*" for any
+	AllowCredentials bool
+	AllowHeaders     []string
+}
+
+// Config configures a Server. Zero fields take the defaults noted.
+type Config struct {
+	Handler        Handler       // required
+	PingInterval   time.Duration // default 25s
+	PingTimeout    time.Duration // default 20s
+	MaxPayload     int           // bytes per message and per polling request body; default 1e6
+	UpgradeTimeout time.Duration // default 10s
+	// Transports allowed, in "polling", "websocket"; default both.
+	Transports []string
+	// DisableUpgrades stops polling clients from upgrading to websocket.
+	DisableUpgrades bool
+	CORS            CORS
+	// AllowRequest, when set, can refuse a handshake (HTTP 403 with the
+	// error's text).
+	AllowRequest func(r *http.Request) error
+	// SendQueue is the most packets a connection may have waiting to be
+	// written; beyond it the connection is closed with ReasonSlowClient.
+	// Default 1024.
+	SendQueue int
+	// WriteTimeout bounds one websocket write; a client that does not
+	// take the bytes in time is closed with ReasonSlowClient. Default 10s.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger // default slog.Default()
+}
+
+// Stats are a server's counters.
+type Stats struct {
+	Open       int64  // connections open now
+	Opened     uint64 // connections opened since start
+	Closed     uint64 // connections closed since start
+	SlowClosed uint64 // of Closed, closed because their send queue was full
+	Upgrades   uint64 // polling connections upgraded to websocket
+}
+
+// Server is an Engine.IO server; it is an http.Handler for one path.
+type Server struct{ impl *server }
+
+// NewServer returns a server; it starts nothing until requests arrive.
+func NewServer(cfg Config) (*Server, error) {
+	impl, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{impl: impl}, nil
+}
+
+// ServeHTTP handles handshakes, polling requests and websocket upgrades.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.impl.serveHTTP(w, r) }
+
+// Close closes every connection with ReasonServerShutdown and refuses new
+// ones; it waits for OnClose calls to return or ctx to end.
+func (s *Server) Close(ctx context.Context) error { return s.impl.close(ctx) }
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats { return s.impl.stats() }
+
+// Conn is one Engine.IO session. Its methods are safe for concurrent use.
+type Conn struct{ impl *conn }
+
+// ID is the session id (the "sid" of the handshake).
+func (c *Conn) ID() string { return c.impl.id }
+
+// Request is the handshake request (headers, query, RemoteAddr). Its Body
+// has been consumed.
+func (c *Conn) Request() *http.Request { return c.impl.req }
+
+// Transport is "polling" or "websocket" (after an upgrade, "websocket").
+func (c *Conn) Transport() string {
+	c.impl.mu.Lock()
+	defer c.impl.mu.Unlock()
+	if c.impl.ws {
+		return transportWebsocket
+	}
+	return transportPolling
+}
+
+// Send queues packets to be written in order, all or none, and returns at
+// once. It returns ErrClosed on a closed connection and ErrQueueFull (and
+// closes the connection) when they do not fit in the send queue. The
+// packets may be shared with other connections.
+func (c *Conn) Send(pkts ...*Packet) error { return c.impl.send(pkts) }
+
+// Close closes the connection with ReasonForcedClose after writing what is
+// queued (on websocket, best effort within a short deadline).
+func (c *Conn) Close() { c.impl.closeWith(ReasonForcedClose, true, closeNormal, "") }
+
+// SetValue attaches the owner's state to the connection; Value returns it.
+func (c *Conn) SetValue(v any) {
+	c.impl.mu.Lock()
+	c.impl.value = v
+	c.impl.mu.Unlock()
+}
+
+// Value returns what SetValue attached, or nil.
+func (c *Conn) Value() any {
+	c.impl.mu.Lock()
+	defer c.impl.mu.Unlock()
+	return c.impl.value
+}
