@@ -1,0 +1,37 @@
+// Package socketio is a Socket.IO protocol v5 server (the protocol of the
+// socket.io 3.x and 4.x JavaScript clients and python-socketio 5), built
+// on sockgate's Engine.IO v4 engine (HTTP long-polling, websocket and the
+// upgrade between them).
+//
+// A Server is an http.Handler; mount it where clients look for it, by
+// default "/socket.io/". Clients connect to namespaces (Server.Of); each
+// namespace runs its middlewares (Namespace.Use) on the handshake, then its
+// connection handlers (Namespace.OnConnection) with the new *Socket.
+// Middlewares decide who the user is (Handshake.SetUser, e.g. with
+// TokenAuth) and which rooms the socket joins; a client can never pick its
+// user nor join a room itself.
+//
+// # Guarantees
+//
+//   - Order: packets sent to one socket (Emit, Ack, broadcasts that include
+//     it) reach it in the order the calls returned. A socket's events are
+//     handled one at a time, in the order sent, after its connection
+//     handlers returned and before its disconnect handlers run; handlers
+//     run in a goroutine of the socket's own, so one may wait for an
+//     EmitWithAck to its own client.
+//   - Broadcasts (Namespace.Emit, To, Except) encode the packet once and
+//     hand the same engine packets to every recipient; they never block on
+//     a recipient.
+//   - Slow clients: each connection has a bounded send queue
+//     (Config.SendQueue packets). A client that falls further behind is
+//     disconnected with reason "send queue full" and counted in
+//     Stats.SlowDisconnects; the others are not slowed.
+//   - Nothing malformed reaches the wire: an argument that is not JSON
+//     (NaN, Inf, a channel, a function, a cycle) makes Emit return
+//     ErrPayload and nothing is sent. A client that sends a malformed
+//     packet is disconnected ("parse error") and counted.
+//   - Room membership is exact under concurrent Join and Leave.
+//
+// []byte arguments, at any depth, travel as binary attachments; received
+// attachments decode into []byte destinations of Args.Bind.
+package socketio
