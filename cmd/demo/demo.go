@@ -83,11 +83,17 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 	fs.SetOutput(stderr)
 	var job jobFlags
 	job.define(fs, env.Channel)
-	timeout := fs.Duration("timeout", 30*time.Second, "give up (exit 1) when the listener has not seen the done event by then")
+	var web webFlags
+	web.define(fs)
+	timeout := fs.Duration("timeout", 30*time.Second, "give up (exit 1) when the listener has not seen the done event by then;\n"+
+		"with -once, also when no browser has completed a round of jobs by then")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: go run ./cmd/demo [flags]\n\n"+
 			"A worker process emits sheet-sync progress to user 42 over Redis pub/sub;\n"+
-			"a listener process prints what it receives. REDIS_URL unset: embedded Redis.\n\nFlags:\n")
+			"a listener process prints what it receives. REDIS_URL unset: embedded Redis.\n"+
+			"Then a browser page, signed in as user 42 with a token in the printed URL,\n"+
+			"shows progress bars of jobs run in this process, sent by sockgate's own\n"+
+			"Socket.IO server, until Ctrl-C (-once: one round, for tests).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -96,13 +102,45 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 		}
 		return 2
 	}
-	if fs.NArg() > 0 || job.steps < 1 || job.interval < 0 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "demo: want no arguments, --steps >= 1, --interval >= 0 and --timeout > 0")
+	if fs.NArg() > 0 || job.steps < 1 || job.interval < 0 || *timeout <= 0 || web.pause < 0 {
+		fmt.Fprintln(stderr, "demo: want no arguments, --steps >= 1, --interval >= 0, --pause >= 0 and --timeout > 0")
 		return 2
 	}
 	if job.channel == "" {
 		job.channel = "socketio"
 	}
+
+	// The page's server listens first, so that a port problem shows at
+	// once; its URL is printed after the worker/listener run.
+	var w *webDemo
+	if web.enabled {
+		if w, err = startWeb(env, web, job, stdout, stderr); err != nil {
+			return fail("%v", err)
+		}
+		defer func() {
+			if err := w.close(); err != nil {
+				fmt.Fprintf(stderr, "demo: stop the web server: %v\n", err)
+			}
+		}()
+	}
+	if code := runPipeline(ctx, env, job, *timeout, stdout, stderr, fail); code != 0 || w == nil {
+		return code
+	}
+	switch err := w.serve(ctx, web, *timeout); {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stdout, "demo: interrupted; stopping the web server")
+		return 0
+	case err != nil:
+		return fail("%v", err)
+	}
+	fmt.Fprintln(stdout, "demo: -once: a round of jobs ran and the browser has gone; exiting")
+	return 0
+}
+
+// runPipeline runs the worker and listener processes over Redis (the
+// embedded one when REDIS_URL is unset) until the listener has seen the
+// job's done event; it returns the exit code.
+func runPipeline(ctx context.Context, env config.Config, job jobFlags, timeout time.Duration, stdout, stderr io.Writer, fail func(string, ...any) int) int {
 	began := time.Now()
 
 	if env.RedisURL == "" {
@@ -126,7 +164,7 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 	if err != nil {
 		return fail("find own executable: %v", err)
 	}
-	tctx, cancel := context.WithTimeout(ctx, *timeout)
+	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	ready, done := make(chan struct{}), make(chan struct{})
@@ -153,7 +191,7 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 	case <-listener.exited:
 		return fail("listener exited before subscribing: %v", listener.err)
 	case <-tctx.Done():
-		return stopAll("listener did not subscribe within %s: %v", *timeout, context.Cause(tctx))
+		return stopAll("listener did not subscribe within %s: %v", timeout, context.Cause(tctx))
 	}
 
 	worker, err := startChild(tctx, exe, roleWorker, job.args(), stdout, stderr, nil)
@@ -186,7 +224,7 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 			}
 		case <-tctx.Done():
 			stopRest()
-			return fail("the listener did not see the done event within %s", *timeout)
+			return fail("the listener did not see the done event within %s", timeout)
 		}
 	}
 	select {

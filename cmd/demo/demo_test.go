@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,16 +21,43 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// safeBuffer is a bytes.Buffer for concurrent writers.
+// safeBuffer is a bytes.Buffer for concurrent writers that tells waiters
+// about every write.
 type safeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write; nil until waited on
 }
 
 func (b *safeBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// waitFor waits until the output holds a match of re and returns it.
+func (b *safeBuffer) waitFor(ctx context.Context, re *regexp.Regexp) (string, error) {
+	for {
+		b.mu.Lock()
+		m := re.FindString(b.buf.String())
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		if m != "" {
+			return m, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("output has no match of %s: %w", re, ctx.Err())
+		}
+	}
 }
 
 func (b *safeBuffer) String() string {
@@ -43,7 +72,7 @@ func TestDemoWithEmbeddedRedis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var stdout, stderr safeBuffer
-	code := run(ctx, []string{"--steps", "4", "--interval", "10ms"}, &stdout, &stderr)
+	code := run(ctx, []string{"-web=false", "--steps", "4", "--interval", "10ms"}, &stdout, &stderr)
 	out := stdout.String()
 	if code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
@@ -75,7 +104,7 @@ func TestDemoTimesOut(t *testing.T) {
 	defer cancel()
 	var stdout, stderr safeBuffer
 	// The job takes an hour; the demo gives up after a second.
-	code := run(ctx, []string{"--steps", "2", "--interval", "1h", "--timeout", "2s"}, &stdout, &stderr)
+	code := run(ctx, []string{"-web=false", "--steps", "2", "--interval", "1h", "--timeout", "2s"}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "within 2s") {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -85,5 +114,72 @@ func TestDemoUsage(t *testing.T) {
 	var stdout, stderr safeBuffer
 	if code := run(context.Background(), []string{"--steps", "0"}, &stdout, &stderr); code != 2 {
 		t.Fatalf("exit code %d, stderr %q", code, stderr.String())
+	}
+}
+
+// runningDemo is a demo run in this process, serving its page.
+type runningDemo struct {
+	stdout, stderr safeBuffer
+	url            string   // the printed page URL, with #token=...
+	exited         chan int // the exit code, once run returned
+}
+
+var pageURLPattern = regexp.MustCompile(regexp.QuoteMeta(urlMarker) + `\S+#token=\S+`)
+
+// startDemo runs the demo with args (plus a free port) and waits until it
+// prints the page's URL. The test fails when the demo does not exit by
+// the test's end.
+func startDemo(t *testing.T, args ...string) *runningDemo {
+	t.Helper()
+	return startDemoWithSecret(t, "", args...)
+}
+
+// startDemoWithSecret is startDemo with SOCKET_AUTH_SECRET set to secret.
+func startDemoWithSecret(t *testing.T, secret string, args ...string) *runningDemo {
+	t.Helper()
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("SOCKET_REDIS_CHANNEL", "")
+	t.Setenv("SOCKET_USER_ROOM", "")
+	t.Setenv("SOCKET_AUTH_SECRET", secret)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	d := &runningDemo{exited: make(chan int, 1)}
+	go func() { d.exited <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), &d.stdout, &d.stderr) }()
+	t.Cleanup(func() {
+		cancel() // like Ctrl-C
+		select {
+		case code := <-d.exited:
+			d.exited <- code
+		case <-time.After(30 * time.Second):
+			t.Errorf("the demo did not stop within 30s of its interruption")
+		}
+		if t.Failed() {
+			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", d.stdout.String(), d.stderr.String())
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	line, err := d.stdout.waitFor(wctx, pageURLPattern)
+	if err != nil {
+		select {
+		case code := <-d.exited:
+			t.Fatalf("the demo exited with %d before printing its URL", code)
+		default:
+			t.Fatal(err)
+		}
+	}
+	d.url = strings.TrimPrefix(line, "demo:   ")
+	return d
+}
+
+// wait returns the demo's exit code, failing the test after a minute.
+func (d *runningDemo) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-d.exited:
+		d.exited <- code
+		return code
+	case <-time.After(time.Minute):
+		t.Fatal("the demo did not exit within a minute")
+		return -1
 	}
 }

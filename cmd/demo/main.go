@@ -6,12 +6,22 @@
 // With REDIS_URL unset the demo starts an embedded Redis (miniredis on
 // 127.0.0.1, a random port); with REDIS_URL set it uses that Redis. It
 // starts the listener and the worker as child processes of its own binary
-// and exits 0 once the listener has seen the job's "done" event, or 1 with
-// the reason after --timeout.
+// and waits until the listener has seen the job's "done" event (exit 1
+// with the reason after --timeout).
+//
+// Then it serves a browser page on 127.0.0.1:8080 (-addr; a free port when
+// taken) with sockgate's own Socket.IO server (package socketio) at
+// /socket.io/, and prints the page's URL with a signed token for user 42
+// in its fragment (#token=..., package auth; SOCKET_AUTH_SECRET or a
+// random per-run secret). While a browser is connected, rounds of jobs run
+// inside this process and emit their progress to the user's room; the
+// page shows a bar per job. Ctrl-C ends the demo (exit 0). With -once it
+// runs one round for the first browser and exits when that browser has
+// gone; -web=false stops after the worker/listener part. See docs/demo.md.
 //
 // Usage:
 //
-//	go run ./cmd/demo [--steps 10] [--interval 250ms] [--timeout 30s]
+//	go run ./cmd/demo [-addr 127.0.0.1:8080] [-once] [-web=false] [--steps 10] [--interval 250ms] [--timeout 30s]
 package main
 
 import (

@@ -1,0 +1,141 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nodeDir holds the npm peers (playwright-core) and demo_browser.js.
+const nodeDir = "../../internal/peers/node"
+
+// chromiumBin is Debian's chromium, or SOCKGATE_CHROMIUM.
+func chromiumBin() string {
+	if p := os.Getenv("SOCKGATE_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// requireBrowser skips the test (fails it with CI=true) when chromium,
+// node or playwright-core is missing.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if _, err := exec.LookPath(chromiumBin()); err != nil {
+		missing = append(missing, fmt.Sprintf("%s (apt-get install chromium)", chromiumBin()))
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node (apt-get install nodejs)")
+	}
+	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "playwright-core", "package.json")); err != nil {
+		missing = append(missing, "playwright-core (cd internal/peers/node && npm ci)")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := "the browser test needs " + strings.Join(missing, ", ")
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// browserReport is the JSON line demo_browser.js prints.
+type browserReport struct {
+	OK         bool           `json:"ok"`
+	Error      string         `json:"error"`
+	State      string         `json:"state"`
+	AuthError  string         `json:"authError"`
+	Bars       map[string]int `json:"bars"`
+	PctText    []string       `json:"pctText"`
+	ElapsedMs  int            `json:"elapsedMs"`
+	Console    []string       `json:"console"`
+	Screenshot string         `json:"screenshot"`
+}
+
+// openPage runs demo_browser.js on url with extra arguments.
+func openPage(t *testing.T, url string, args ...string) browserReport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{"demo_browser.js", url,
+		"--timeout", "90000", "--chromium", chromiumBin()}, args...)...)
+	cmd.Dir = nodeDir
+	cmd.WaitDelay = 5 * time.Second
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var r browserReport
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &r); jerr != nil {
+		t.Fatalf("demo_browser.js: %v (%v)\nstdout:\n%s\nstderr:\n%s", err, jerr, out, stderr.String())
+	}
+	if err != nil || !r.OK {
+		t.Fatalf("demo_browser.js: %v: %+v\nstderr:\n%s", err, r, stderr.String())
+	}
+	return r
+}
+
+// TestBrowserSeesProgress opens the demo page in headless chromium: first
+// with a forged token (the page shows the server's refusal), then with the
+// printed URL, until a progress bar reaches 100%.
+func TestBrowserSeesProgress(t *testing.T) {
+	requireBrowser(t)
+	d := startDemo(t, "-once", "--steps", "5", "--interval", "100ms", "--timeout", "2m")
+	t.Logf("page: %s", d.url)
+
+	// A token with a broken signature: refused, no round starts.
+	forged := d.url[:len(d.url)-4] + strings.Map(func(r rune) rune {
+		if r == 'A' {
+			return 'B'
+		}
+		return 'A'
+	}, d.url[len(d.url)-4:])
+	r := openPage(t, forged, "--expect", "refused")
+	if r.State != "refused" || !strings.Contains(r.AuthError, "auth") {
+		t.Errorf("forged token: state %q, auth error %q; want refused with the server's auth error", r.State, r.AuthError)
+	}
+	t.Logf("forged token refused in %d ms: %q", r.ElapsedMs, r.AuthError)
+
+	shot := filepath.Join(t.TempDir(), "demo.png")
+	r = openPage(t, d.url, "--screenshot", shot)
+	if r.Bars["sheet-sync"] != 100 && r.Bars["csv-import"] != 100 && r.Bars["thumbnails"] != 100 {
+		t.Errorf("no bar at 100%%: %v", r.Bars)
+	}
+	if r.State != "connected" || r.AuthError != "" {
+		t.Errorf("state %q, auth error %q; want connected", r.State, r.AuthError)
+	}
+	found := false
+	for _, s := range r.PctText {
+		found = found || s == "100%"
+	}
+	if !found {
+		t.Errorf("no percentage text reads 100%%: %q", r.PctText)
+	}
+	for _, line := range r.Console {
+		if strings.HasPrefix(line, "error") || strings.HasPrefix(line, "pageerror") {
+			t.Errorf("browser console: %s", line)
+		}
+	}
+	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+		t.Errorf("no screenshot: %v", err)
+	}
+	t.Logf("chromium saw %v after %d ms (console %q)", r.Bars, r.ElapsedMs, r.Console)
+
+	// The browser closed: the -once demo ends by itself.
+	if code := d.wait(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.Contains(d.stdout.String(), "demo: -once: a round of jobs ran and the browser has gone") {
+		t.Errorf("the demo did not report the finished round")
+	}
+}

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/socketio"
+)
+
+// The browser page and its Socket.IO client (web/sio.js, our own).
+//
+//go:embed web
+var webFiles embed.FS
+
+const (
+	// demoUser is the signed-in user of the page, the one the Redis part
+	// of the demo emits to as well.
+	demoUser = "42"
+	// tokenTTL is how long the printed sign-in link stays valid.
+	tokenTTL = 12 * time.Hour
+	// urlMarker starts the line that holds the page's URL (tests read it).
+	urlMarker = "demo:   http://"
+)
+
+// webFlags are the settings of the browser part of the demo.
+type webFlags struct {
+	enabled bool
+	addr    string
+	once    bool
+	pause   time.Duration
+}
+
+func (w *webFlags) define(set *flag.FlagSet) {
+	set.BoolVar(&w.enabled, "web", true, "serve the browser page after the worker/listener run (false: exit after it)")
+	set.StringVar(&w.addr, "addr", "127.0.0.1:8080", "`host:port` of the page and Socket.IO server; a free port when taken")
+	set.BoolVar(&w.once, "once", false, "run one round of jobs for the first browser, exit when it has gone (tests)")
+	set.DurationVar(&w.pause, "pause", 3*time.Second, "pause between two rounds of jobs")
+}
+
+// webJob is one simulated job whose progress the page shows as a bar.
+type webJob struct {
+	name     string
+	steps    int
+	interval time.Duration
+}
+
+// webProgress is the payload of the page's "progress" events.
+type webProgress struct {
+	Job   string `json:"job"`
+	Pct   int    `json:"pct"`
+	Round int    `json:"round"`
+}
+
+// webWelcome is the payload of the "welcome" event a socket gets when it
+// has signed in: who it is, the room it watches and the jobs, in the order
+// the page shows them.
+type webWelcome struct {
+	User string   `json:"user"`
+	Room string   `json:"room"`
+	Jobs []string `json:"jobs"`
+}
+
+// webDone is the payload of the page's "done" events.
+type webDone struct {
+	Job   string `json:"job"`
+	OK    bool   `json:"ok"`
+	Round int    `json:"round"`
+}
+
+// webDemo is the browser part: an HTTP server with the embedded page and
+// our Socket.IO server at /socket.io/, and the jobs that report to the
+// signed-in user's room.
+type webDemo struct {
+	stdout io.Writer
+	sio    *socketio.Server
+	http   *http.Server
+	room   string // the demo user's room
+	url    string // the page, with the sign-in token in the fragment
+	jobs   []webJob
+	// sharedSecret: tokens are signed with SOCKET_AUTH_SECRET, not a
+	// random per-run secret.
+	sharedSecret bool
+	served       chan error // the HTTP server's end
+
+	mu       sync.Mutex
+	watchers int           // connected sockets
+	changed  chan struct{} // closed and replaced when watchers changes
+}
+
+// startWeb listens on addr (or a free port when addr's port is taken) and
+// starts serving the page. The caller must call close.
+func startWeb(env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Writer) (*webDemo, error) {
+	signer, shared, err := demoSigner(env)
+	if err != nil {
+		return nil, err
+	}
+	token, err := signer.Mint(demoUser, tokenTTL)
+	if err != nil {
+		return nil, fmt.Errorf("mint the demo token: %w", err)
+	}
+	sub, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		return nil, fmt.Errorf("embedded page: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("process", "web")
+	sio, err := socketio.NewServer(socketio.Config{UserRoom: env.UserRoomFor, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("socket.io server: %w", err)
+	}
+	w := &webDemo{
+		stdout:       stdout,
+		sio:          sio,
+		room:         env.UserRoomFor(demoUser),
+		changed:      make(chan struct{}),
+		served:       make(chan error, 1),
+		sharedSecret: shared,
+		jobs: []webJob{
+			{"sheet-sync", job.steps, job.interval},
+			{"csv-import", 2 * job.steps, job.interval / 2},
+			{"thumbnails", max(1, job.steps/2), 3 * job.interval},
+		},
+	}
+	ns := sio.Of("/")
+	ns.Use(socketio.TokenAuth(signer))
+	ns.OnConnection(w.onConnection)
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", sio)
+	mux.Handle("/", pageHeaders(http.FileServerFS(sub)))
+	w.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	ln, err := net.Listen("tcp", wf.addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		host, port, _ := net.SplitHostPort(wf.addr)
+		fmt.Fprintf(stdout, "demo: port %s is taken; the page uses a free port instead\n", port)
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sio.Close(ctx)
+		return nil, fmt.Errorf("listen for the page: %w", err)
+	}
+	w.url = pageURL(ln.Addr().(*net.TCPAddr), token)
+	go func() { w.served <- w.http.Serve(ln) }()
+	secretNote := "SOCKET_AUTH_SECRET is unset: tokens signed with a random secret for this run"
+	if shared {
+		secretNote = "tokens signed with SOCKET_AUTH_SECRET"
+	}
+	fmt.Fprintf(stdout, "demo: serving the browser page and sockgate's Socket.IO server on http://%s (%s)\n", ln.Addr(), secretNote)
+	return w, nil
+}
+
+// demoSigner returns the token signer: SOCKET_AUTH_SECRET's (shared is
+// then true), or one with a random secret for this run only.
+func demoSigner(env config.Config) (signer *auth.HMAC, shared bool, err error) {
+	signer, err = env.Authenticator()
+	if err != nil || signer != nil {
+		return signer, true, err
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // never fails (crypto/rand)
+	signer, err = auth.NewHMAC(secret)
+	return signer, false, err
+}
+
+// pageURL is the page's address with the token in the fragment, which the
+// browser keeps to itself: it is in no request line, log or Referer.
+func pageURL(addr *net.TCPAddr, token string) string {
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, fmt.Sprint(addr.Port)), Path: "/",
+		Fragment: "token=" + token}
+	return u.String()
+}
+
+// pageHeaders allows only GET and HEAD and adds the page's security
+// headers: it loads only its own files and connects only to its own origin.
+func pageHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// onConnection counts the signed-in socket as a watcher and welcomes it.
+func (w *webDemo) onConnection(s *socketio.Socket) {
+	w.addWatcher(+1)
+	fmt.Fprintf(w.stdout, "web: browser connected: socket %s signed in as user %s\n", s.ID(), s.UserID())
+	gone := sync.OnceFunc(func() { w.addWatcher(-1) })
+	s.OnDisconnect(func(reason string) {
+		gone()
+		fmt.Fprintf(w.stdout, "web: browser gone: socket %s (%s)\n", s.ID(), reason)
+	})
+	if err := s.Emit("welcome", webWelcome{User: s.UserID(), Room: w.room, Jobs: w.jobNames()}); err != nil {
+		// A socket that left before OnDisconnect was registered is
+		// never reported there; this catches it.
+		if errors.Is(err, socketio.ErrDisconnected) {
+			gone()
+		}
+		fmt.Fprintf(w.stdout, "web: welcome to socket %s: %v\n", s.ID(), err)
+	}
+}
+
+func (w *webDemo) jobNames() []string {
+	names := make([]string, len(w.jobs))
+	for i, j := range w.jobs {
+		names[i] = j.name
+	}
+	return names
+}
+
+func (w *webDemo) addWatcher(d int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.watchers += d
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// waitWatchers waits until cond holds for the number of connected sockets.
+func (w *webDemo) waitWatchers(ctx context.Context, cond func(n int) bool) error {
+	for {
+		w.mu.Lock()
+		n, changed := w.watchers, w.changed
+		w.mu.Unlock()
+		if cond(n) {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// serve runs rounds of jobs while a browser is connected: until ctx ends,
+// or, with once, one round for the first browser, then it waits until
+// that browser has gone. timeout bounds the once mode.
+func (w *webDemo) serve(ctx context.Context, wf webFlags, timeout time.Duration) error {
+	fmt.Fprintf(w.stdout, "demo: open this URL in a browser; the token after # signs you in as user %s for %d hours:\n", demoUser, int(tokenTTL.Hours()))
+	fmt.Fprintf(w.stdout, "demo:   %s\n", w.url)
+	if w.sharedSecret {
+		fmt.Fprintf(w.stdout, "demo: (tokens signed with SOCKET_AUTH_SECRET: `sockgate token --user %s` mints another)\n", demoUser)
+	}
+	if wf.once {
+		fmt.Fprintf(w.stdout, "demo: -once: one round of jobs when a browser connects, then exit when it has gone (within %s)\n", timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("no browser completed a round within %s", timeout))
+		defer cancel()
+	} else {
+		fmt.Fprintf(w.stdout, "demo: jobs run while a browser is connected, a round every %s; Ctrl-C stops the demo\n", wf.pause)
+	}
+	for round := 1; ; round++ {
+		if err := w.waitWatchers(ctx, func(n int) bool { return n > 0 }); err != nil {
+			return err
+		}
+		if err := w.runRound(ctx, round); err != nil {
+			return err
+		}
+		if wf.once {
+			return w.waitWatchers(ctx, func(n int) bool { return n == 0 })
+		}
+		t := time.NewTimer(wf.pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// runRound runs every job once, concurrently, each emitting "progress"
+// from 0 to 100% and then "done" to the user's room.
+func (w *webDemo) runRound(ctx context.Context, round int) error {
+	fmt.Fprintf(w.stdout, "web: round %d: %s start, reporting to room %q\n", round, strings.Join(w.jobNames(), ", "), w.room)
+	began := time.Now()
+	errs := make([]error, len(w.jobs))
+	var wg sync.WaitGroup
+	for i, j := range w.jobs {
+		wg.Go(func() { errs[i] = w.runJob(ctx, round, j) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fmt.Fprintf(w.stdout, "web: round %d: all jobs at 100%% after %s\n", round, time.Since(began).Round(10*time.Millisecond))
+	return nil
+}
+
+func (w *webDemo) runJob(ctx context.Context, round int, j webJob) error {
+	to := w.sio.Of("/").To(w.room)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for i := 0; i <= j.steps; i++ {
+		if i > 0 {
+			t.Reset(j.interval)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
+		if err := to.Emit("progress", webProgress{Job: j.name, Pct: i * 100 / j.steps, Round: round}); err != nil {
+			return fmt.Errorf("emit progress of %s: %w", j.name, err)
+		}
+	}
+	if err := to.Emit("done", webDone{Job: j.name, OK: true, Round: round}); err != nil {
+		return fmt.Errorf("emit done of %s: %w", j.name, err)
+	}
+	return nil
+}
+
+// close stops the Socket.IO server (disconnecting the browsers) and the
+// HTTP server.
+func (w *webDemo) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	errSIO := w.sio.Close(ctx)
+	errHTTP := w.http.Shutdown(ctx)
+	if err := <-w.served; !errors.Is(err, http.ErrServerClosed) {
+		errHTTP = errors.Join(errHTTP, err)
+	}
+	return errors.Join(errSIO, errHTTP)
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockgate/sockgate/auth"
+)
+
+// pollClient is a minimal Engine.IO v4 long-polling client with Socket.IO
+// v5 framing: enough to sign in to the demo and read its events without a
+// browser (the integration test drives the real page in chromium).
+type pollClient struct {
+	t       *testing.T
+	base    string // http://host:port/socket.io/?EIO=4&transport=polling&sid=...
+	http    *http.Client
+	pending []string // received packets not yet returned
+}
+
+// dialPolling does the Engine.IO handshake at the page's origin.
+func dialPolling(t *testing.T, origin string) *pollClient {
+	t.Helper()
+	c := &pollClient{t: t, http: &http.Client{Timeout: 40 * time.Second}}
+	body := c.do(http.MethodGet, origin+"/socket.io/?EIO=4&transport=polling", "")
+	if !strings.HasPrefix(body, "0{") {
+		t.Fatalf("handshake answered %q, want an open packet", body)
+	}
+	var open struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal([]byte(body[1:]), &open); err != nil || open.SID == "" {
+		t.Fatalf("open packet %q: %v", body, err)
+	}
+	c.base = origin + "/socket.io/?EIO=4&transport=polling&sid=" + url.QueryEscape(open.SID)
+	return c
+}
+
+func (c *pollClient) do(method, u, body string) string {
+	c.t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("%s %s: %s %q %v", method, u, resp.Status, b, err)
+	}
+	return string(b)
+}
+
+// send posts one Engine.IO packet.
+func (c *pollClient) send(packet string) {
+	c.t.Helper()
+	if got := c.do(http.MethodPost, c.base, packet); got != "ok" {
+		c.t.Fatalf("POST %q answered %q", packet, got)
+	}
+}
+
+// next returns the next Engine.IO packet, answering pings on the way.
+func (c *pollClient) next(ctx context.Context) string {
+	c.t.Helper()
+	for {
+		for len(c.pending) > 0 {
+			p := c.pending[0]
+			c.pending = c.pending[1:]
+			if p == "2" {
+				c.send("3")
+				continue
+			}
+			return p
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("no packet before the deadline: %v", ctx.Err())
+		}
+		c.pending = strings.Split(c.do(http.MethodGet, c.base, ""), "\x1e")
+	}
+}
+
+// event decodes a Socket.IO EVENT packet ("42[name, arg]") of the main
+// namespace.
+func event(t *testing.T, packet string) (string, json.RawMessage) {
+	t.Helper()
+	if !strings.HasPrefix(packet, "42[") {
+		t.Fatalf("got %q, want an event", packet)
+	}
+	var args []json.RawMessage
+	if err := json.Unmarshal([]byte(packet[2:]), &args); err != nil || len(args) != 2 {
+		t.Fatalf("event %q: %v", packet, err)
+	}
+	var name string
+	if err := json.Unmarshal(args[0], &name); err != nil {
+		t.Fatalf("event %q: %v", packet, err)
+	}
+	return name, args[1]
+}
+
+func origin(t *testing.T, pageURL string) string {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func TestWebPageIsServed(t *testing.T) {
+	d := startDemo(t, "-once", "--steps", "2", "--interval", "10ms")
+	base := origin(t, d.url)
+	for path, want := range map[string]string{
+		"/":          `<script type="module" src="app.js"></script>`,
+		"/app.js":    `new MiniSocket(location.origin`,
+		"/sio.js":    `EIO=4&transport=websocket`,
+		"/style.css": `progress`,
+	} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %s, body lacks %q", path, resp.Status, want)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q", path, csp)
+		}
+	}
+	if !strings.Contains(d.url, "/#token=ey") {
+		t.Errorf("URL %q does not carry a token in its fragment", d.url)
+	}
+}
+
+func TestWebRefusesBadToken(t *testing.T) {
+	d := startDemo(t, "-once", "--steps", "2", "--interval", "10ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	other, err := auth.NewHMAC([]byte("not-the-demo-secret-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Mint("42", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, payload := range map[string]string{
+		"forged":  fmt.Sprintf(`{"token":%q}`, forged),
+		"garbage": `{"token":"not a token"}`,
+		"missing": `{}`,
+	} {
+		c := dialPolling(t, origin(t, d.url))
+		c.send("40" + payload)
+		got := c.next(ctx)
+		var refusal struct {
+			Message string `json:"message"`
+		}
+		if !strings.HasPrefix(got, "44{") || json.Unmarshal([]byte(got[2:]), &refusal) != nil || refusal.Message == "" {
+			t.Errorf("%s token: got %q, want CONNECT_ERROR with a message", name, got)
+		}
+	}
+}
+
+func TestWebJobsReachUser(t *testing.T) {
+	d := startDemo(t, "-once", "--steps", "4", "--interval", "10ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	token := d.url[strings.Index(d.url, "#token=")+len("#token="):]
+	c := dialPolling(t, origin(t, d.url))
+	c.send(fmt.Sprintf(`40{"token":%q}`, token))
+	if got := c.next(ctx); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("CONNECT answered %q", got)
+	}
+	name, arg := event(t, c.next(ctx))
+	var welcome webWelcome
+	if err := json.Unmarshal(arg, &welcome); name != "welcome" || err != nil ||
+		welcome.User != "42" || welcome.Room != "user:42" ||
+		strings.Join(welcome.Jobs, " ") != "sheet-sync csv-import thumbnails" {
+		t.Errorf("first event %s %s, want welcome to user 42 in room user:42 with the 3 jobs", name, arg)
+	}
+	// Every job reports 0..100% in order, then done.
+	last := map[string]int{}
+	done := map[string]bool{}
+	for len(done) < 3 {
+		name, arg := event(t, c.next(ctx))
+		switch name {
+		case "progress":
+			var p webProgress
+			if err := json.Unmarshal(arg, &p); err != nil {
+				t.Fatal(err)
+			}
+			if prev, seen := last[p.Job]; (seen && p.Pct <= prev) || p.Round != 1 || p.Pct > 100 {
+				t.Errorf("progress %s after %d%%", arg, prev)
+			}
+			last[p.Job] = p.Pct
+		case "done":
+			var dn webDone
+			if err := json.Unmarshal(arg, &dn); err != nil {
+				t.Fatal(err)
+			}
+			if !dn.OK || last[dn.Job] != 100 {
+				t.Errorf("done %s after %d%%", arg, last[dn.Job])
+			}
+			done[dn.Job] = true
+		default:
+			t.Fatalf("unexpected event %s %s", name, arg)
+		}
+	}
+	if last["sheet-sync"] != 100 || last["csv-import"] != 100 || last["thumbnails"] != 100 {
+		t.Errorf("jobs ended at %v", last)
+	}
+	c.send("1") // close: the -once demo exits once its browser has gone
+	if code := d.wait(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	for _, want := range []string{
+		"web: browser connected: socket ",
+		"signed in as user 42",
+		`web: round 1: sheet-sync, csv-import, thumbnails start, reporting to room "user:42"`,
+		"web: round 1: all jobs at 100%",
+		"demo: -once: a round of jobs ran and the browser has gone; exiting",
+	} {
+		if !strings.Contains(d.stdout.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestWebAddrInUse(t *testing.T) {
+	d := startDemo(t, "-once", "--steps", "1", "--interval", "1ms")
+	// A second demo asked for the first one's port falls back to a free one.
+	taken := strings.TrimPrefix(origin(t, d.url), "http://")
+	d2 := startDemo(t, "-once", "--steps", "1", "--interval", "1ms", "-addr", taken)
+	if origin(t, d2.url) == origin(t, d.url) {
+		t.Fatalf("both demos serve %s", d.url)
+	}
+	if !strings.Contains(d2.stdout.String(), "is taken; the page uses a free port instead") {
+		t.Errorf("the fallback is not reported")
+	}
+}
+
+func TestWebTokenFromEnvSecret(t *testing.T) {
+	const secret = "web-test-secret-0123456789abcdefghij"
+	d := startDemoWithSecret(t, secret, "-once", "--steps", "1", "--interval", "1ms")
+	v, err := auth.NewHMAC([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Verify(d.url[strings.Index(d.url, "#token=")+len("#token="):])
+	if err != nil || claims.User != "42" || time.Until(claims.Expires) < 11*time.Hour {
+		t.Fatalf("printed token: %+v, %v; want user 42 for 12 hours", claims, err)
+	}
+	if !strings.Contains(d.stdout.String(), "sockgate token --user 42") {
+		t.Errorf("the output does not say how to mint another token")
+	}
+}
+
+func TestWebShortSecretRefused(t *testing.T) {
+	t.Setenv("REDIS_URL", "")
+	t.Setenv("SOCKET_AUTH_SECRET", "too-short")
+	var stdout, stderr safeBuffer
+	code := run(context.Background(), []string{"-once", "-addr", "127.0.0.1:0"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "SOCKET_AUTH_SECRET") {
+		t.Fatalf("exit code %d, stderr %q; want 2 naming SOCKET_AUTH_SECRET", code, stderr.String())
+	}
+}
