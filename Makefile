@@ -16,7 +16,9 @@ REDIS_PORT ?= 6379
 test:
 	$(GO) test -race ./...
 
-# Integration and fault tests: real redis-server and python-socketio 5.7.2.
+# Integration and fault tests: real redis-server, python-socketio 5.7.2
+# (server and client), socket.io-client and socket.io 4.8 on Node, and a
+# headless Chromium.
 # internal/integration starts every process it needs itself; other packages'
 # integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
 integration: preflight
@@ -28,9 +30,18 @@ preflight:
 	if ! command -v redis-server >/dev/null 2>&1; then \
 		echo "missing: redis-server (apt-get install redis-server redis-tools)"; ok=0; \
 	fi; \
-	if ! $(PYTHON) -c 'import socketio, aiohttp, redis' >/dev/null 2>&1; then \
-		echo "missing: $(PYTHON) with socketio, aiohttp and redis" \
-			"(apt-get install python3-socketio python3-aiohttp python3-redis python3-websocket)"; ok=0; \
+	if ! $(PYTHON) -c 'import socketio, aiohttp, redis, requests, websocket, jwt' >/dev/null 2>&1; then \
+		echo "missing: $(PYTHON) with socketio, aiohttp, redis, requests, websocket and jwt" \
+			"(apt-get install python3-socketio python3-aiohttp python3-redis python3-requests" \
+			"python3-websocket python3-jwt)"; ok=0; \
+	fi; \
+	if ! command -v node >/dev/null 2>&1; then \
+		echo "missing: node and npm (Node.js 20)"; ok=0; \
+	elif [ ! -d internal/peers/node/node_modules/socket.io ]; then \
+		echo "missing: the Node peers (cd internal/peers/node && npm ci)"; ok=0; \
+	fi; \
+	if ! command -v chromium >/dev/null 2>&1; then \
+		echo "missing: chromium (apt-get install chromium)"; ok=0; \
 	fi; \
 	if ! redis-cli -h $(REDIS_HOST) -p $(REDIS_PORT) ping >/dev/null 2>&1; then \
 		echo "missing: a Redis on $(REDIS_HOST):$(REDIS_PORT) (redis-server --daemonize yes" \
