@@ -49,8 +49,12 @@ preflight:
 	fi; \
 	test $$ok = 1
 
+# One run: worker emit throughput against redis-benchmark and python-socketio
+# (internal/benchcmp), then our server's fan-out against Node socket.io
+# (internal/fanoutbench; needs taskset, node and the Node peers).
 bench:
 	$(GO) run ./internal/benchcmp
+	$(GO) run ./internal/fanoutbench
 
 demo:
 	$(GO) run ./cmd/demo
