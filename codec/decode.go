@@ -116,7 +116,7 @@ func (p *Python) fromEnvelope(env map[string]any, fromPickle bool) (*Message, er
 	case MethodCallback:
 		err = callbackFields(m, env, fromPickle)
 	default:
-		return nil, fmt.Errorf("%w: method: unknown method %q", ErrMalformed, method)
+		return nil, fmt.Errorf("%w: method: %w %q", ErrMalformed, ErrUnknownMethod, method)
 	}
 	if err != nil {
 		return nil, err

@@ -16,6 +16,10 @@ var (
 	ErrInvalidMessage = errors.New("codec: invalid message")
 	// ErrMalformed: input to Decode is not a valid python-socketio message.
 	ErrMalformed = errors.New("codec: malformed message")
+	// ErrUnknownMethod: a message names a method python-socketio does not
+	// have. It comes wrapped together with ErrMalformed (Decode) or
+	// ErrInvalidMessage (Encode), so a receiver can count it apart.
+	ErrUnknownMethod = errors.New("codec: unknown method")
 	// ErrUnsafe: a pickle asks to import or call something; it is refused.
 	ErrUnsafe = errors.New("codec: unsafe pickle refused")
 )

@@ -94,7 +94,7 @@ func (p *Python) Encode(dst []byte, m *Message) ([]byte, error) {
 	case "":
 		err = fmt.Errorf("%w: method: empty", ErrInvalidMessage)
 	default:
-		err = fmt.Errorf("%w: method: unknown method %q", ErrInvalidMessage, string(m.Method))
+		err = fmt.Errorf("%w: method: %w %q", ErrInvalidMessage, ErrUnknownMethod, string(m.Method))
 	}
 	if err != nil {
 		return dst[:n], err

@@ -391,6 +391,8 @@ func TestDecodeMalformed(t *testing.T) {
 			require.ErrorIs(t, err, ErrMalformed)
 			require.Nil(t, m)
 			require.Contains(t, err.Error(), tc.field)
+			require.Equal(t, tc.name == "unknown method", errors.Is(err, ErrUnknownMethod),
+				"only an unknown method wraps ErrUnknownMethod")
 		})
 	}
 }
