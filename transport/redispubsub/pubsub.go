@@ -31,7 +31,7 @@ const SubscriptionBuffer = 256
 // and doubles up to maxRetryDelay, with jitter.
 const (
 	minRetryDelay = 50 * time.Millisecond
-	maxRetryDelay = 5 * time.Second
+	maxRetryDelay = time.Second
 )
 
 // Config configures a PubSub.
@@ -45,6 +45,13 @@ type Config struct {
 	// (Warn, with the retry delay) and resubscriptions after them (Info).
 	// Default (nil): discard.
 	Logger *slog.Logger
+	// OnSubscription, if set, is told when a subscription's state changes:
+	// subscribed true once Redis confirmed it (at Subscribe, and again each
+	// time go-redis resubscribed after a receive error), false with the
+	// error when receiving failed (the connection was lost; go-redis is
+	// reconnecting). It is called from the subscription's receive loop and
+	// must return quickly. Default (nil): not told.
+	OnSubscription func(channel string, subscribed bool, err error)
 }
 
 // PubSub is the Redis pub/sub transport: a transport.Publisher,
@@ -60,6 +67,7 @@ type Config struct {
 type PubSub struct {
 	client redis.UniversalClient
 	logger *slog.Logger
+	onSub  func(channel string, subscribed bool, err error)
 
 	mu     sync.Mutex
 	closed bool
@@ -77,7 +85,7 @@ func New(cfg Config) (*PubSub, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &PubSub{client: cfg.Client, logger: logger, done: make(chan struct{})}, nil
+	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, done: make(chan struct{})}, nil
 }
 
 // publishCmd is a PUBLISH that go-redis must not send again by itself and
@@ -216,6 +224,7 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 		}
 	}
 
+	p.notify(channel, true, nil)
 	out := make(chan []byte, SubscriptionBuffer)
 	go p.receive(ctx, ps, channel, out, first, finished)
 	return out, nil
@@ -277,6 +286,9 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 				return // ps was closed on purpose
 			}
 			failures++
+			if failures == 1 {
+				p.notify(channel, false, err)
+			}
 			delay := retryDelay(failures)
 			p.logger.Warn("redispubsub: receive failed, retrying",
 				"channel", channel, "error", err, "failures", failures, "retry_in", delay)
@@ -290,9 +302,13 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 			if failures > 0 && m.Kind == "subscribe" {
 				p.logger.Info("redispubsub: resubscribed", "channel", channel, "failures", failures)
 				failures = 0
+				p.notify(channel, true, nil)
 			}
 		case *redis.Message:
-			failures = 0
+			if failures > 0 {
+				failures = 0
+				p.notify(channel, true, nil)
+			}
 			if m.Channel != channel {
 				continue
 			}
@@ -300,6 +316,13 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 				return
 			}
 		}
+	}
+}
+
+// notify calls the OnSubscription hook, if any.
+func (p *PubSub) notify(channel string, subscribed bool, err error) {
+	if p.onSub != nil {
+		p.onSub(channel, subscribed, err)
 	}
 }
 
