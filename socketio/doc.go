@@ -34,4 +34,12 @@
 //
 // []byte arguments, at any depth, travel as binary attachments; received
 // attachments decode into []byte destinations of Args.Bind.
+//
+// # Clusters
+//
+// Server.SetCluster hands every broadcast, after local delivery, to a
+// Cluster (package cluster publishes it for the other nodes); Local
+// broadcasts stay on this server. Server.Lookup, Namespace.Socket,
+// Namespace.CloseRoom and Broadcast.Sockets let a cluster manager apply
+// what other nodes sent.
 package socketio

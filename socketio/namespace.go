@@ -107,7 +107,7 @@ func (n *Namespace) connected(s *Socket) {
 
 // Emit sends an event to every socket of the namespace.
 func (n *Namespace) Emit(event string, args ...any) error {
-	return n.broadcast(nil, nil, event, args)
+	return n.broadcast(nil, nil, false, event, args)
 }
 
 // To returns a broadcast to the sockets in any of rooms.
@@ -132,27 +132,32 @@ type Broadcast struct {
 	n      *Namespace
 	rooms  []string
 	except []string
+	local  bool // not handed to the Cluster
 }
 
 // To adds rooms to the recipients.
 func (b *Broadcast) To(rooms ...string) *Broadcast {
-	return &Broadcast{n: b.n, rooms: append(slices.Clip(b.rooms), rooms...), except: b.except}
+	return &Broadcast{n: b.n, rooms: append(slices.Clip(b.rooms), rooms...), except: b.except, local: b.local}
 }
 
 // Except excludes the sockets in rooms.
 func (b *Broadcast) Except(rooms ...string) *Broadcast {
-	return &Broadcast{n: b.n, rooms: b.rooms, except: append(slices.Clip(b.except), rooms...)}
+	return &Broadcast{n: b.n, rooms: b.rooms, except: append(slices.Clip(b.except), rooms...), local: b.local}
 }
 
 // Emit sends the event to the broadcast's sockets. The packet is encoded
 // once and the same engine packets are handed to every recipient; a
 // recipient whose send queue is full is disconnected without slowing the
 // others. It returns an error only when the event cannot be encoded.
+//
+// With a Cluster set (Server.SetCluster) and unless the broadcast is
+// Local, the event is then handed to the Cluster once, for the other
+// nodes.
 func (b *Broadcast) Emit(event string, args ...any) error {
-	return b.n.broadcast(b.rooms, b.except, event, args)
+	return b.n.broadcast(b.rooms, b.except, b.local, event, args)
 }
 
-func (n *Namespace) broadcast(rooms, except []string, event string, args []any) error {
+func (n *Namespace) broadcast(rooms, except []string, local bool, event string, args []any) error {
 	pkts, err := n.encodeEvent(event, noAck, args)
 	if err != nil {
 		return err
@@ -162,6 +167,11 @@ func (n *Namespace) broadcast(rooms, except []string, event string, args []any) 
 	n.s.st.deliveries.Add(uint64(sent))
 	if failed > 0 {
 		n.s.st.sendErrors.Add(uint64(failed))
+	}
+	if !local {
+		if c := n.s.cluster.Load(); c != nil {
+			c.c.Publish(Outbound{Namespace: n.name, Rooms: rooms, Except: except, Event: event, Args: args})
+		}
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ type Server struct {
 
 	st      counters
 	workers tracker // running socket handler queues
+
+	cluster atomic.Pointer[clusterRef] // nil: no cluster
 }
 
 // tracker counts running goroutines and lets Close wait for none.
