@@ -1,0 +1,59 @@
+package metrics_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sockgate/sockgate/cluster"
+	"github.com/sockgate/sockgate/metrics"
+)
+
+type fakeCluster struct {
+	h cluster.Health
+	s cluster.Stats
+}
+
+func (f *fakeCluster) Health() cluster.Health { return f.h }
+func (f *fakeCluster) Stats() cluster.Stats   { return f.s }
+
+func TestClusterCollector(t *testing.T) {
+	t.Parallel()
+	src := &fakeCluster{
+		h: cluster.Health{Subscribed: true},
+		s: cluster.Stats{Received: 9, Applied: 4, OwnSkipped: 2, Malformed: 1, Unsafe: 1, Unknown: 1,
+			SubscribeFails: 3, Resubscribes: 1, AcksReturned: 5},
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewClusterCollector(src, metrics.CollectorOptions{ConstLabels: prometheus.Labels{"role": "server"}}))
+	want := `
+# HELP sockgate_cluster_subscribed 1 while the node receives the cluster channel, 0 while it serves local clients only.
+# TYPE sockgate_cluster_subscribed gauge
+sockgate_cluster_subscribed{role="server"} 1
+# HELP sockgate_cluster_received_total Messages read from the cluster channel.
+# TYPE sockgate_cluster_received_total counter
+sockgate_cluster_received_total{role="server"} 9
+# HELP sockgate_cluster_resubscribes_total Times the subscription came back after a failure.
+# TYPE sockgate_cluster_resubscribes_total counter
+sockgate_cluster_resubscribes_total{role="server"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"sockgate_cluster_subscribed", "sockgate_cluster_received_total", "sockgate_cluster_resubscribes_total"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := testutil.GatherAndCount(reg, "sockgate_cluster_messages_total", "sockgate_cluster_acks_total")
+	if err != nil || n != 8+3 {
+		t.Fatalf("messages and acks series: %d, %v", n, err)
+	}
+	src.h.Subscribed = false
+	down := `
+# HELP sockgate_cluster_subscribed 1 while the node receives the cluster channel, 0 while it serves local clients only.
+# TYPE sockgate_cluster_subscribed gauge
+sockgate_cluster_subscribed{role="server"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(down), "sockgate_cluster_subscribed"); err != nil {
+		t.Fatal(err)
+	}
+}
