@@ -56,6 +56,8 @@ type browserReport struct {
 	State      string         `json:"state"`
 	AuthError  string         `json:"authError"`
 	Bars       map[string]int `json:"bars"`
+	Senders    map[string]int `json:"senders"`
+	SenderText []string       `json:"senderText"`
 	PctText    []string       `json:"pctText"`
 	ElapsedMs  int            `json:"elapsedMs"`
 	Console    []string       `json:"console"`
@@ -87,7 +89,9 @@ func openPage(t *testing.T, url string, args ...string) browserReport {
 
 // TestBrowserSeesProgress opens the demo page in headless chromium: first
 // with a forged token (the page shows the server's refusal), then with the
-// printed URL, until a progress bar reaches 100%.
+// printed URL, until a progress bar reaches 100%. The progress must come
+// from a worker process: the page shows the pid of each job's sender, which
+// must be a job process the demo started, not the server's.
 func TestBrowserSeesProgress(t *testing.T) {
 	requireBrowser(t)
 	d := startDemo(t, "-once", "--steps", "5", "--interval", "100ms", "--timeout", "2m")
@@ -130,12 +134,46 @@ func TestBrowserSeesProgress(t *testing.T) {
 		t.Errorf("no screenshot: %v", err)
 	}
 	t.Logf("chromium saw %v after %d ms (console %q)", r.Bars, r.ElapsedMs, r.Console)
+	t.Logf("senders %v: %q", r.Senders, r.SenderText)
+
+	// Who sent the progress the page shows: a job process of this round.
+	fromWorker := 0
+	for job, pct := range r.Bars {
+		pid := r.Senders[job]
+		if pct == 0 {
+			continue // no event seen yet for this job
+		}
+		if pid <= 0 || pid == os.Getpid() {
+			t.Errorf("job %s at %d%% was sent by pid %d; want a worker process (the server is pid %d)", job, pct, pid, os.Getpid())
+			continue
+		}
+		if want := fmt.Sprintf("job: %s (round 1) runs in worker pid %d", job, pid); !strings.Contains(d.stdout.String(), want) {
+			t.Errorf("job %s: sender pid %d is not a job process the demo started (no %q)", job, pid, want)
+			continue
+		}
+		fromWorker++
+	}
+	if fromWorker == 0 {
+		t.Errorf("the page shows no progress from a worker process: senders %v", r.Senders)
+	}
+	shown := false
+	for _, s := range r.SenderText {
+		shown = shown || strings.HasPrefix(s, "sent by worker pid ")
+	}
+	if !shown {
+		t.Errorf("the page does not show the sending worker: %q", r.SenderText)
+	}
 
 	// The browser closed: the -once demo ends by itself.
 	if code := d.wait(t); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	if !strings.Contains(d.stdout.String(), "demo: -once: a round of jobs ran and the browser has gone") {
-		t.Errorf("the demo did not report the finished round")
+	for _, want := range []string{
+		"; the cluster manager applied ",
+		"demo: -once: a round of jobs ran and the browser has gone",
+	} {
+		if !strings.Contains(d.stdout.String(), want) {
+			t.Errorf("the demo output lacks %q", want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 const (
 	roleWorker   = "__worker"
 	roleListener = "__listener"
+	roleJob      = "__job"
 )
 
 // Lines the listener prints that the parent waits for.
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runWorker(ctx, args[1:], stdout, stderr)
 		case roleListener:
 			return runListener(ctx, args[1:], stdout, stderr)
+		case roleJob:
+			return runJobProcess(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return runDemo(ctx, args, stdout, stderr)
@@ -92,8 +95,9 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 			"A worker process emits sheet-sync progress to user 42 over Redis pub/sub;\n"+
 			"a listener process prints what it receives. REDIS_URL unset: embedded Redis.\n"+
 			"Then a browser page, signed in as user 42 with a token in the printed URL,\n"+
-			"shows progress bars of jobs run in this process, sent by sockgate's own\n"+
-			"Socket.IO server, until Ctrl-C (-once: one round, for tests).\n\nFlags:\n")
+			"shows progress bars of jobs run in separate worker processes, which emit\n"+
+			"through Redis to sockgate's own Socket.IO server (it joins the channel with\n"+
+			"a cluster.Manager), until Ctrl-C (-once: one round, for tests).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,11 +114,20 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 		job.channel = "socketio"
 	}
 
-	// The page's server listens first, so that a port problem shows at
-	// once; its URL is printed after the worker/listener run.
+	// One Redis for both parts: the embedded one unless REDIS_URL is set.
+	stopRedis, err := startBroker(env, &job, stdout)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer stopRedis()
+	fmt.Fprintf(stdout, "demo: channel %q; job: %d progress steps, %s apart\n", job.channel, job.steps, job.interval)
+
+	// The page's server listens and joins the channel first, so that a
+	// port problem shows at once; its URL is printed after the
+	// worker/listener run.
 	var w *webDemo
 	if web.enabled {
-		if w, err = startWeb(env, web, job, stdout, stderr); err != nil {
+		if w, err = startWeb(ctx, env, web, job, stdout, stderr); err != nil {
 			return fail("%v", err)
 		}
 		defer func() {
@@ -123,7 +136,7 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 			}
 		}()
 	}
-	if code := runPipeline(ctx, env, job, *timeout, stdout, stderr, fail); code != 0 || w == nil {
+	if code := runPipeline(ctx, job, *timeout, stdout, stderr, fail); code != 0 || w == nil {
 		return code
 	}
 	switch err := w.serve(ctx, web, *timeout); {
@@ -137,28 +150,31 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 	return 0
 }
 
-// runPipeline runs the worker and listener processes over Redis (the
-// embedded one when REDIS_URL is unset) until the listener has seen the
-// job's done event; it returns the exit code.
-func runPipeline(ctx context.Context, env config.Config, job jobFlags, timeout time.Duration, stdout, stderr io.Writer, fail func(string, ...any) int) int {
-	began := time.Now()
-
-	if env.RedisURL == "" {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return fail("start embedded Redis: %v", err)
-		}
-		defer func() {
-			mr.Close()
-			fmt.Fprintln(stdout, "demo: embedded Redis stopped")
-		}()
-		job.redisURL = "redis://" + mr.Addr()
-		fmt.Fprintf(stdout, "demo: REDIS_URL is unset: started an embedded Redis (miniredis) on %s\n", mr.Addr())
-	} else {
+// startBroker sets job.redisURL: an embedded Redis (miniredis on
+// 127.0.0.1, a random port) when REDIS_URL is unset, else REDIS_URL. The
+// returned function stops the embedded Redis.
+func startBroker(env config.Config, job *jobFlags, stdout io.Writer) (stop func(), err error) {
+	if env.RedisURL != "" {
 		job.redisURL = env.RedisURL
 		fmt.Fprintf(stdout, "demo: using the Redis in REDIS_URL: %s\n", redisurl.Redact(env.RedisURL))
+		return func() {}, nil
 	}
-	fmt.Fprintf(stdout, "demo: channel %q; job: %d progress steps, %s apart\n", job.channel, job.steps, job.interval)
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("start embedded Redis: %w", err)
+	}
+	job.redisURL = "redis://" + mr.Addr()
+	fmt.Fprintf(stdout, "demo: REDIS_URL is unset: started an embedded Redis (miniredis) on %s\n", mr.Addr())
+	return func() {
+		mr.Close()
+		fmt.Fprintln(stdout, "demo: embedded Redis stopped")
+	}, nil
+}
+
+// runPipeline runs the worker and listener processes over Redis until the
+// listener has seen the job's done event; it returns the exit code.
+func runPipeline(ctx context.Context, job jobFlags, timeout time.Duration, stdout, stderr io.Writer, fail func(string, ...any) int) int {
+	began := time.Now()
 
 	exe, err := os.Executable()
 	if err != nil {

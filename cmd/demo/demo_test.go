@@ -15,7 +15,7 @@ import (
 // TestMain lets the test binary play the demo's child roles: the demo
 // starts os.Executable(), which under "go test" is this binary.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == roleWorker || os.Args[1] == roleListener) {
+	if len(os.Args) > 1 && (os.Args[1] == roleWorker || os.Args[1] == roleListener || os.Args[1] == roleJob) {
 		main() // exits
 	}
 	os.Exit(m.Run())

@@ -9,15 +9,19 @@
 // and waits until the listener has seen the job's "done" event (exit 1
 // with the reason after --timeout).
 //
-// Then it serves a browser page on 127.0.0.1:8080 (-addr; a free port when
-// taken) with sockgate's own Socket.IO server (package socketio) at
-// /socket.io/, and prints the page's URL with a signed token for user 42
-// in its fragment (#token=..., package auth; SOCKET_AUTH_SECRET or a
-// random per-run secret). While a browser is connected, rounds of jobs run
-// inside this process and emit their progress to the user's room; the
-// page shows a bar per job. Ctrl-C ends the demo (exit 0). With -once it
-// runs one round for the first browser and exits when that browser has
-// gone; -web=false stops after the worker/listener part. See docs/demo.md.
+// Before that it starts a browser page's server on 127.0.0.1:8080 (-addr;
+// a free port when taken) with sockgate's own Socket.IO server (package
+// socketio) at /socket.io/, joined to the same Redis channel by a
+// cluster.Manager, and after it prints the page's URL with a signed token
+// for user 42 in its fragment (#token=..., package auth; SOCKET_AUTH_SECRET
+// or a random per-run secret). While a browser is connected, rounds of
+// three jobs run, each in a separate worker process (this binary again, in
+// a job role) that emits its progress to the user's room through a
+// gateway.Worker and Redis; the server's cluster manager delivers it and
+// the page shows a bar per job with the sending worker's pid. Ctrl-C ends
+// the demo (exit 0). With -once it runs one round for the first browser
+// and exits when that browser has gone; -web=false stops after the
+// worker/listener part. See docs/demo.md.
 //
 // Usage:
 //

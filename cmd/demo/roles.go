@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/config"
 	"github.com/sockgate/sockgate/gateway"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
@@ -210,4 +211,94 @@ func compact(v any) string {
 		return fmt.Sprintf("%v", v)
 	}
 	return string(out)
+}
+
+// jobMarker starts the line a job process prints when it has published
+// everything (the parent reads the count from it).
+const jobMarker = "job: flushed"
+
+// runJobProcess is a job process of the browser part: it runs one
+// simulated job, emitting "progress" {job, pct, round, pid, sender} after
+// each step and "done" at the end to the user's room through a
+// gateway.Worker on Redis pub/sub, then flushes and exits. The demo's
+// Socket.IO server receives the messages through its cluster.Manager and
+// delivers them to the user's browsers.
+func runJobProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("job", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var j jobFlags
+	j.define(fs, "socketio")
+	fs.StringVar(&j.redisURL, "redis", "", "Redis `URL`")
+	name := fs.String("job", "", "the job's `name`")
+	round := fs.Int("round", 0, "the round the job belongs to")
+	user := fs.String("user", demoUser, "the user whose room gets the events")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "job %s: "+format+"\n", append([]any{*name}, a...)...)
+		return 1
+	}
+	if *name == "" || j.steps < 1 {
+		return fail("want --job and --steps >= 1")
+	}
+	env, err := config.FromEnv()
+	if err != nil {
+		return fail("environment: %v", err)
+	}
+	log := newLogger(stderr, "job")
+	client, ps, err := connect(&j, log)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer client.Close()
+	defer ps.Close()
+	gw, err := gateway.NewWorker(gateway.WorkerConfig{
+		Publisher: ps,
+		Channel:   j.channel,
+		UserRoom:  env.UserRoomFor,
+		Logger:    log,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = gw.Close(cctx)
+	}()
+	pid := os.Getpid()
+	fmt.Fprintf(stdout, "job: %s (round %d) runs in worker pid %d, emitting to user %s through a gateway.Worker on channel %q\n",
+		*name, *round, pid, *user, j.channel)
+
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	for i := 0; i <= j.steps; i++ {
+		if i > 0 {
+			tick.Reset(j.interval) // simulated work between two updates
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return fail("interrupted at step %d", i)
+			}
+		}
+		p := webProgress{Job: *name, Pct: i * 100 / j.steps, Round: *round, Pid: pid, Sender: senderWorker}
+		if err := gw.EmitToUser(ctx, *user, "progress", p); err != nil {
+			return fail("emit progress: %v", err)
+		}
+	}
+	if err := gw.EmitToUser(ctx, *user, "done", webDone{Job: *name, OK: true, Round: *round, Pid: pid, Sender: senderWorker}); err != nil {
+		return fail("emit done: %v", err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := gw.Flush(fctx); err != nil {
+		return fail("flush: %v (stats %+v)", err, gw.Stats())
+	}
+	st := gw.Stats()
+	if st.Published != st.Emitted {
+		return fail("%d of %d messages were not published", st.Emitted-st.Published, st.Emitted)
+	}
+	fmt.Fprintf(stdout, "%s: %s (pid %d) published %d messages\n", jobMarker, *name, pid, st.Published)
+	return 0
 }

@@ -13,14 +13,20 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/config"
 	"github.com/sockgate/sockgate/socketio"
+	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
 // The browser page and its Socket.IO client (web/sio.js, our own).
@@ -60,11 +66,25 @@ type webJob struct {
 	interval time.Duration
 }
 
-// webProgress is the payload of the page's "progress" events.
+// args renders the job as the flags of a job process.
+func (j webJob) args(redisURL, channel string, round int) []string {
+	return []string{"--redis", redisURL, "--channel", channel, "--job", j.name,
+		"--steps", strconv.Itoa(j.steps), "--interval", j.interval.String(),
+		"--round", strconv.Itoa(round), "--user", demoUser}
+}
+
+// senderWorker is the sender of events that a job process emitted.
+const senderWorker = "worker"
+
+// webProgress is the payload of the page's "progress" events. Pid is the
+// process that emitted it (a job process, not the server) and Sender its
+// role.
 type webProgress struct {
-	Job   string `json:"job"`
-	Pct   int    `json:"pct"`
-	Round int    `json:"round"`
+	Job    string `json:"job"`
+	Pct    int    `json:"pct"`
+	Round  int    `json:"round"`
+	Pid    int    `json:"pid"`
+	Sender string `json:"sender"`
 }
 
 // webWelcome is the payload of the "welcome" event a socket gets when it
@@ -78,21 +98,30 @@ type webWelcome struct {
 
 // webDone is the payload of the page's "done" events.
 type webDone struct {
-	Job   string `json:"job"`
-	OK    bool   `json:"ok"`
-	Round int    `json:"round"`
+	Job    string `json:"job"`
+	OK     bool   `json:"ok"`
+	Round  int    `json:"round"`
+	Pid    int    `json:"pid"`
+	Sender string `json:"sender"`
 }
 
 // webDemo is the browser part: an HTTP server with the embedded page and
-// our Socket.IO server at /socket.io/, and the jobs that report to the
-// signed-in user's room.
+// our Socket.IO server at /socket.io/, which joins the Redis channel with a
+// cluster.Manager, and the job processes that report to the signed-in
+// user's room through Redis.
 type webDemo struct {
-	stdout io.Writer
-	sio    *socketio.Server
-	http   *http.Server
-	room   string // the demo user's room
-	url    string // the page, with the sign-in token in the fragment
-	jobs   []webJob
+	stdout, stderr io.Writer
+	sio            *socketio.Server
+	http           *http.Server
+	room           string // the demo user's room
+	url            string // the page, with the sign-in token in the fragment
+	jobs           []webJob
+	exe            string   // this binary, run as the job processes
+	job            jobFlags // Redis URL and channel of the job processes
+
+	redis   redis.UniversalClient
+	ps      *redispubsub.PubSub
+	cluster *cluster.Manager
 	// sharedSecret: tokens are signed with SOCKET_AUTH_SECRET, not a
 	// random per-run secret.
 	sharedSecret bool
@@ -103,9 +132,10 @@ type webDemo struct {
 	changed  chan struct{} // closed and replaced when watchers changes
 }
 
-// startWeb listens on addr (or a free port when addr's port is taken) and
-// starts serving the page. The caller must call close.
-func startWeb(env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Writer) (*webDemo, error) {
+// startWeb listens on addr (or a free port when addr's port is taken),
+// starts serving the page and joins the server to job's Redis channel. The
+// caller must call close.
+func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Writer) (*webDemo, error) {
 	signer, shared, err := demoSigner(env)
 	if err != nil {
 		return nil, err
@@ -123,8 +153,15 @@ func startWeb(env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Wr
 	if err != nil {
 		return nil, fmt.Errorf("socket.io server: %w", err)
 	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
 	w := &webDemo{
 		stdout:       stdout,
+		stderr:       stderr,
+		exe:          exe,
+		job:          job,
 		sio:          sio,
 		room:         env.UserRoomFor(demoUser),
 		changed:      make(chan struct{}),
@@ -157,6 +194,13 @@ func startWeb(env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Wr
 		_ = sio.Close(ctx)
 		return nil, fmt.Errorf("listen for the page: %w", err)
 	}
+	if err := w.joinCluster(ctx, env, log); err != nil {
+		_ = ln.Close()
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sio.Close(cctx)
+		return nil, err
+	}
 	w.url = pageURL(ln.Addr().(*net.TCPAddr), token)
 	go func() { w.served <- w.http.Serve(ln) }()
 	secretNote := "SOCKET_AUTH_SECRET is unset: tokens signed with a random secret for this run"
@@ -164,7 +208,39 @@ func startWeb(env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Wr
 		secretNote = "tokens signed with SOCKET_AUTH_SECRET"
 	}
 	fmt.Fprintf(stdout, "demo: serving the browser page and sockgate's Socket.IO server on http://%s (%s)\n", ln.Addr(), secretNote)
+	fmt.Fprintf(stdout, "demo: the Socket.IO server (pid %d) joins channel %q with a cluster.Manager: worker processes reach its clients through Redis\n",
+		os.Getpid(), w.job.channel)
 	return w, nil
+}
+
+// joinCluster connects the Socket.IO server to the Redis channel with a
+// cluster.Manager. When Redis is unreachable the manager serves local-only
+// and keeps retrying; a round waits until it has subscribed.
+func (w *webDemo) joinCluster(ctx context.Context, env config.Config, log *slog.Logger) error {
+	client, ps, err := connect(&w.job, log)
+	if err != nil {
+		return err
+	}
+	mgr, err := cluster.New(cluster.Config{
+		Server:     w.sio,
+		Publisher:  ps,
+		Subscriber: ps,
+		Channel:    w.job.channel,
+		UserRoom:   env.UserRoomFor,
+		Logger:     log,
+	})
+	if err == nil {
+		// ctx bounds only the first subscription attempt; the manager
+		// lives until close.
+		err = mgr.Start(ctx)
+	}
+	if err != nil {
+		_ = ps.Close()
+		_ = client.Close()
+		return fmt.Errorf("cluster manager: %w", err)
+	}
+	w.redis, w.ps, w.cluster = client, ps, mgr
+	return nil
 }
 
 // demoSigner returns the token signer: SOCKET_AUTH_SECRET's (shared is
@@ -299,43 +375,94 @@ func (w *webDemo) serve(ctx context.Context, wf webFlags, timeout time.Duration)
 	}
 }
 
-// runRound runs every job once, concurrently, each emitting "progress"
-// from 0 to 100% and then "done" to the user's room.
+// runRound runs every job once, concurrently, each in its own worker
+// process (this binary in the job role) that emits "progress" from 0 to
+// 100% and then "done" to the user's room through Redis. The round is
+// over when every job process has exited and the cluster manager has
+// applied all their messages to this server's sockets.
 func (w *webDemo) runRound(ctx context.Context, round int) error {
-	fmt.Fprintf(w.stdout, "web: round %d: %s start, reporting to room %q\n", round, strings.Join(w.jobNames(), ", "), w.room)
-	began := time.Now()
-	errs := make([]error, len(w.jobs))
-	var wg sync.WaitGroup
-	for i, j := range w.jobs {
-		wg.Go(func() { errs[i] = w.runJob(ctx, round, j) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := w.waitSubscribed(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(w.stdout, "web: round %d: all jobs at 100%% after %s\n", round, time.Since(began).Round(10*time.Millisecond))
+	fmt.Fprintf(w.stdout, "web: round %d: %s start in worker processes, reporting to room %q through channel %q\n",
+		round, strings.Join(w.jobNames(), ", "), w.room, w.job.channel)
+	began := time.Now()
+	applied0 := w.cluster.Stats().Applied
+	var want uint64
+	children := make([]*child, 0, len(w.jobs))
+	pids := make([]string, 0, len(w.jobs))
+	var errs []error
+	for _, j := range w.jobs {
+		c, err := startChild(ctx, w.exe, roleJob, j.args(w.job.redisURL, w.job.channel, round), w.stdout, w.stderr, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("start the %s job process: %w", j.name, err))
+			break
+		}
+		children = append(children, c)
+		pids = append(pids, strconv.Itoa(c.pid))
+		want += uint64(j.steps) + 2 // progress 0..steps, then done
+	}
+	for i, c := range children {
+		<-c.exited // cancelling ctx interrupts the child
+		if c.err != nil {
+			errs = append(errs, fmt.Errorf("the %s job process (pid %d): %w", w.jobs[i].name, c.pid, c.err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return err
+	}
+	// The job processes have published everything; wait until the
+	// manager has received and applied it.
+	got, err := w.waitApplied(ctx, applied0+want)
+	if err != nil {
+		return fmt.Errorf("the cluster manager applied %d of the %d messages the job processes published: %w", got-applied0, want, err)
+	}
+	fmt.Fprintf(w.stdout, "web: round %d: all jobs at 100%% after %s; the cluster manager applied %d messages from worker pids %s\n",
+		round, time.Since(began).Round(10*time.Millisecond), got-applied0, strings.Join(pids, ", "))
 	return nil
 }
 
-func (w *webDemo) runJob(ctx context.Context, round int, j webJob) error {
-	to := w.sio.Of("/").To(w.room)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for i := 0; i <= j.steps; i++ {
-		if i > 0 {
-			t.Reset(j.interval)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-		}
-		if err := to.Emit("progress", webProgress{Job: j.name, Pct: i * 100 / j.steps, Round: round}); err != nil {
-			return fmt.Errorf("emit progress of %s: %w", j.name, err)
-		}
+// waitSubscribed waits until the cluster manager has subscribed to the
+// channel (at most 10 s): messages published before are not delivered.
+func (w *webDemo) waitSubscribed(ctx context.Context) error {
+	if w.cluster.Health().Subscribed {
+		return nil
 	}
-	if err := to.Emit("done", webDone{Job: j.name, OK: true, Round: round}); err != nil {
-		return fmt.Errorf("emit done of %s: %w", j.name, err)
+	fmt.Fprintf(w.stdout, "web: waiting for the Socket.IO server to subscribe to channel %q\n", w.job.channel)
+	deadline := time.Now().Add(10 * time.Second)
+	return w.poll(ctx, deadline, func() bool { return w.cluster.Health().Subscribed }, func() error {
+		return fmt.Errorf("the Socket.IO server did not subscribe to channel %q within 10s: %s", w.job.channel, w.cluster.Health().LastError)
+	})
+}
+
+// waitApplied waits until the manager has applied at least n messages (at
+// most 10 s) and returns the count.
+func (w *webDemo) waitApplied(ctx context.Context, n uint64) (uint64, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	err := w.poll(ctx, deadline, func() bool { return w.cluster.Stats().Applied >= n }, func() error {
+		return fmt.Errorf("timed out after 10s (cluster stats %+v)", w.cluster.Stats())
+	})
+	return w.cluster.Stats().Applied, err
+}
+
+// poll checks cond every 10 ms until it holds, ctx ends or deadline
+// passes. The manager has no change notification, so this polls its
+// counters.
+func (w *webDemo) poll(ctx context.Context, deadline time.Time, cond func() bool, late func() error) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return late()
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 	return nil
 }
@@ -345,10 +472,15 @@ func (w *webDemo) runJob(ctx context.Context, round int, j webJob) error {
 func (w *webDemo) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	st := w.cluster.Stats()
+	fmt.Fprintf(w.stdout, "web: cluster manager: %+v\n", st)
+	errCluster := w.cluster.Close(ctx)
 	errSIO := w.sio.Close(ctx)
 	errHTTP := w.http.Shutdown(ctx)
 	if err := <-w.served; !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
-	return errors.Join(errSIO, errHTTP)
+	_ = w.ps.Close()
+	_ = w.redis.Close()
+	return errors.Join(errCluster, errSIO, errHTTP)
 }

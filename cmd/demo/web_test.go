@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -188,9 +189,20 @@ func TestWebJobsReachUser(t *testing.T) {
 		strings.Join(welcome.Jobs, " ") != "sheet-sync csv-import thumbnails" {
 		t.Errorf("first event %s %s, want welcome to user 42 in room user:42 with the 3 jobs", name, arg)
 	}
-	// Every job reports 0..100% in order, then done.
+	// Every job reports 0..100% in order, then done, each from its own
+	// worker process (not this one, which runs the server).
 	last := map[string]int{}
 	done := map[string]bool{}
+	senders := map[string]int{}
+	checkSender := func(job string, pid int, sender string, arg json.RawMessage) {
+		if pid <= 0 || pid == os.Getpid() || sender != senderWorker {
+			t.Errorf("%s: sent by %s pid %d, want a worker process other than the server (pid %d)", arg, sender, pid, os.Getpid())
+		}
+		if prev, ok := senders[job]; ok && prev != pid {
+			t.Errorf("%s: job %s switched from pid %d to %d", arg, job, prev, pid)
+		}
+		senders[job] = pid
+	}
 	for len(done) < 3 {
 		name, arg := event(t, c.next(ctx))
 		switch name {
@@ -202,6 +214,7 @@ func TestWebJobsReachUser(t *testing.T) {
 			if prev, seen := last[p.Job]; (seen && p.Pct <= prev) || p.Round != 1 || p.Pct > 100 {
 				t.Errorf("progress %s after %d%%", arg, prev)
 			}
+			checkSender(p.Job, p.Pid, p.Sender, arg)
 			last[p.Job] = p.Pct
 		case "done":
 			var dn webDone
@@ -211,6 +224,7 @@ func TestWebJobsReachUser(t *testing.T) {
 			if !dn.OK || last[dn.Job] != 100 {
 				t.Errorf("done %s after %d%%", arg, last[dn.Job])
 			}
+			checkSender(dn.Job, dn.Pid, dn.Sender, arg)
 			done[dn.Job] = true
 		default:
 			t.Fatalf("unexpected event %s %s", name, arg)
@@ -219,18 +233,30 @@ func TestWebJobsReachUser(t *testing.T) {
 	if last["sheet-sync"] != 100 || last["csv-import"] != 100 || last["thumbnails"] != 100 {
 		t.Errorf("jobs ended at %v", last)
 	}
+	if a, b, c := senders["sheet-sync"], senders["csv-import"], senders["thumbnails"]; a == b || b == c || a == c {
+		t.Errorf("jobs share a process: %v", senders)
+	}
 	c.send("1") // close: the -once demo exits once its browser has gone
 	if code := d.wait(t); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
+	out := d.stdout.String()
 	for _, want := range []string{
 		"web: browser connected: socket ",
 		"signed in as user 42",
-		`web: round 1: sheet-sync, csv-import, thumbnails start, reporting to room "user:42"`,
+		`web: round 1: sheet-sync, csv-import, thumbnails start in worker processes, reporting to room "user:42" through channel "socketio"`,
+		// 4 steps: 5 progress events and done for sheet-sync, 8 steps
+		// (9+1) for csv-import, 2 steps (3+1) for thumbnails.
 		"web: round 1: all jobs at 100%",
+		"; the cluster manager applied 20 messages from worker pids ",
 		"demo: -once: a round of jobs ran and the browser has gone; exiting",
 	} {
-		if !strings.Contains(d.stdout.String(), want) {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for job, pid := range senders {
+		if want := fmt.Sprintf("job: %s (round 1) runs in worker pid %d", job, pid); !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}

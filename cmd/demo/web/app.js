@@ -3,7 +3,8 @@
 // sessionStorage, removes it from the address bar, and connects with it as
 // the Socket.IO handshake auth {"token": ...}. Each job gets a progress bar:
 //   <progress data-job="sheet-sync" data-pct="40" value="40" max="100">
-// and the body's data-state mirrors the connection state, for tests.
+// and the body's data-state mirrors the connection state, for tests. Each
+// row's data-pid is the worker process that sent the job's last event.
 import { MiniSocket } from './sio.js';
 
 const $ = (id) => document.getElementById(id);
@@ -41,15 +42,23 @@ function bar(job) {
     const pct = document.createElement('span');
     pct.className = 'pct';
     pct.textContent = '0%';
-    row.append(label, progress, pct);
+    const sender = document.createElement('span');
+    sender.className = 'sender';
+    row.append(label, progress, pct, sender);
     $('jobs').append(row);
     $('empty').hidden = true;
   }
   return row;
 }
 
-function setProgress(job, pct) {
+// setProgress moves a job's bar; from, when given, is the event's sender
+// {pid, sender}: the worker process that emitted it.
+function setProgress(job, pct, from) {
   const row = bar(job);
+  if (from && from.pid) {
+    row.dataset.pid = String(from.pid);
+    row.querySelector('.sender').textContent = `sent by ${from.sender || 'process'} pid ${from.pid}`;
+  }
   const progress = row.querySelector('progress');
   progress.value = pct;
   progress.dataset.pct = String(pct);
@@ -81,5 +90,5 @@ socket.on('welcome', (w) => {
   $('who').textContent = `Signed in as user ${w.user}; watching room ${w.room}.`;
   for (const job of w.jobs || []) bar(job); // rows in the server's order
 });
-socket.on('progress', (p) => setProgress(p.job, p.pct));
-socket.on('done', (d) => setProgress(d.job, d.ok ? 100 : Number(bar(d.job).querySelector('progress').value)));
+socket.on('progress', (p) => setProgress(p.job, p.pct, p));
+socket.on('done', (d) => setProgress(d.job, d.ok ? 100 : Number(bar(d.job).querySelector('progress').value), d));

@@ -10,6 +10,7 @@
 // data-auth-error). It then prints ONE JSON line on stdout:
 //
 //   {"ok":true,"expect":"progress","state":"connected","bars":{"sheet-sync":100,...},
+//    "senders":{"sheet-sync":4711,...},"senderText":["sent by worker pid 4711",...],
 //    "authError":null,"elapsedMs":1234,"console":[...],"screenshot":"FILE"}
 //
 // and exits 0, or prints {"ok":false,"error":...,...} and exits 1. The
@@ -45,10 +46,14 @@ async function observe(page) {
   return page.evaluate(() => {
     const bars = {};
     for (const p of document.querySelectorAll('progress[data-job]')) bars[p.dataset.job] = Number(p.dataset.pct);
+    const senders = {};
+    for (const r of document.querySelectorAll('.job[data-pid]')) senders[r.dataset.job] = Number(r.dataset.pid);
     return {
       state: document.body.dataset.state || null,
       authError: document.body.dataset.authError || null,
       bars,
+      senders,
+      senderText: [...document.querySelectorAll('.job .sender')].map((e) => e.textContent),
       pctText: [...document.querySelectorAll('.job .pct')].map((e) => e.textContent),
     };
   });
