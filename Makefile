@@ -51,10 +51,13 @@ preflight:
 
 # One run: worker emit throughput against redis-benchmark and python-socketio
 # (internal/benchcmp), then our server's fan-out against Node socket.io
-# (internal/fanoutbench; needs taskset, node and the Node peers).
+# (internal/fanoutbench; needs taskset, node and the Node peers), then the
+# latency from a worker's emit to a client of our server and of
+# python-socketio 5.7.2 (internal/clusterbench).
 bench:
 	$(GO) run ./internal/benchcmp
 	$(GO) run ./internal/fanoutbench
+	$(GO) run ./internal/clusterbench
 
 demo:
 	$(GO) run ./cmd/demo

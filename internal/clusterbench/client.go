@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// The measuring client: one raw websocket connection speaking just enough
+// Engine.IO v4 / Socket.IO v5 to join "/" and time "tick" events. It
+// decodes no JSON: it scans each event for its "p" (phase), "i" (sequence)
+// and "t" (send time, Unix ns) fields.
+
+var (
+	errHandshake = errors.New("clusterbench: handshake")
+	errFrame     = errors.New("clusterbench: bad frame")
+)
+
+// client is one connection to a server under test.
+type client struct {
+	nc net.Conn
+	br *bufio.Reader
+	wm sync.Mutex // serialises writes (pongs)
+
+	mu     sync.Mutex
+	phase  int64   // events of other phases are ignored
+	lat    []int64 // latency of every delivery in the phase, ns
+	seen   []bool  // by sequence number: duplicates are counted apart
+	dups   int64
+	last   time.Time     // arrival of the last counted event
+	notify chan struct{} // closed and replaced on every counted event
+
+	done chan struct{} // closed when the read loop ends
+	err  error         // why it ended; set before done is closed
+}
+
+// dial connects to the Socket.IO server at addr (host:port) over the
+// websocket transport and joins "/".
+func dial(ctx context.Context, addr string) (*client, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*client, error) {
+		_ = nc.Close()
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	var key [16]byte
+	_, _ = rand.Read(key[:])
+	k := base64.StdEncoding.EncodeToString(key[:])
+	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
+		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", errHandshake, err))
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return fail(fmt.Errorf("%w: status %s", errHandshake, resp.Status))
+	}
+	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(h[:]) {
+		return fail(fmt.Errorf("%w: bad Sec-WebSocket-Accept %q", errHandshake, got))
+	}
+	c := &client{nc: nc, br: br, phase: -1, notify: make(chan struct{}), done: make(chan struct{})}
+	msg, err := c.readMessage()
+	if err != nil {
+		return fail(err)
+	}
+	if len(msg) == 0 || msg[0] != '0' {
+		return fail(fmt.Errorf("%w: first packet %q is not an Engine.IO open", errHandshake, msg))
+	}
+	if err := c.writeText([]byte("40")); err != nil {
+		return fail(err)
+	}
+	for {
+		msg, err := c.readMessage()
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case bytes.HasPrefix(msg, []byte("40")):
+			_ = nc.SetDeadline(time.Time{})
+			go c.readLoop()
+			return c, nil
+		case bytes.HasPrefix(msg, []byte("44")):
+			return fail(fmt.Errorf("%w: CONNECT_ERROR %s", errHandshake, msg[2:]))
+		case len(msg) == 1 && msg[0] == '2':
+			if err := c.writeText([]byte("3")); err != nil {
+				return fail(err)
+			}
+		}
+	}
+}
+
+// start begins phase p, in which n events (sequence 0..n-1) are expected.
+func (c *client) start(p int64, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.phase, c.lat, c.seen, c.dups = p, make([]int64, 0, n), make([]bool, n), 0
+}
+
+// stop ends the phase and returns its latencies and duplicates.
+func (c *client) stop() (lat []int64, dups int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lat, dups = c.lat, c.dups
+	c.phase, c.lat, c.seen = -1, nil, nil
+	return lat, dups
+}
+
+// progress returns the events counted in the phase, the last arrival and
+// a channel closed at the next counted event.
+func (c *client) progress() (n int, last time.Time, next <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lat), c.last, c.notify
+}
+
+func (c *client) close() {
+	_ = c.nc.Close()
+	<-c.done
+}
+
+func (c *client) readLoop() {
+	defer close(c.done)
+	for {
+		msg, err := c.readMessage()
+		if err != nil {
+			c.err = err
+			return
+		}
+		now := time.Now().UnixNano()
+		if len(msg) == 0 {
+			continue
+		}
+		switch msg[0] {
+		case '2': // engine ping
+			if err := c.writeText([]byte("3")); err != nil {
+				c.err = err
+				return
+			}
+		case '1':
+			c.err = errors.New("engine.io close packet")
+			return
+		case '4':
+			if len(msg) > 1 && msg[1] == '2' {
+				c.onEvent(msg[2:], now)
+			}
+		}
+	}
+}
+
+func (c *client) onEvent(body []byte, now int64) {
+	p, ok1 := scanInt(body, `"p"`)
+	i, ok2 := scanInt(body, `"i"`)
+	t, ok3 := scanInt(body, `"t"`)
+	if !ok1 || !ok2 || !ok3 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p != c.phase || i < 0 || i >= int64(len(c.seen)) {
+		return
+	}
+	if c.seen[i] {
+		c.dups++
+		return
+	}
+	c.seen[i] = true
+	c.lat = append(c.lat, now-t)
+	c.last = time.Unix(0, now)
+	close(c.notify)
+	c.notify = make(chan struct{})
+}
+
+// scanInt returns the integer value of key in a JSON object (any spacing).
+func scanInt(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	i += len(key)
+	for i < len(b) && (b[i] == ' ' || b[i] == ':') {
+		i++
+	}
+	var v int64
+	start := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		v = v*10 + int64(b[i]-'0')
+		i++
+	}
+	return v, i > start
+}
+
+// readMessage reads one whole websocket data message (joining fragments)
+// and answers pings.
+func (c *client) readMessage() ([]byte, error) {
+	var msg []byte
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+			return nil, err
+		}
+		fin, op := h[0]&0x80 != 0, h[0]&0x0f
+		if h[1]&0x80 != 0 {
+			return nil, fmt.Errorf("%w: masked frame from the server", errFrame)
+		}
+		n := uint64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var ext [2]byte
+			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
+				return nil, err
+			}
+			n = uint64(binary.BigEndian.Uint16(ext[:]))
+		case 127:
+			var ext [8]byte
+			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
+				return nil, err
+			}
+			n = binary.BigEndian.Uint64(ext[:])
+		}
+		if n > 64<<20 {
+			return nil, fmt.Errorf("%w: %d-byte frame", errFrame, n)
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(c.br, payload); err != nil {
+			return nil, err
+		}
+		switch op {
+		case 0x8: // close
+			return nil, errors.New("websocket close frame")
+		case 0x9: // ping
+			if err := c.writeFrame(0xA, payload); err != nil {
+				return nil, err
+			}
+			continue
+		case 0xA: // pong
+			continue
+		case 0x1, 0x2, 0x0:
+			msg = append(msg, payload...)
+			if fin {
+				return msg, nil
+			}
+		default:
+			return nil, fmt.Errorf("%w: opcode %d", errFrame, op)
+		}
+	}
+}
+
+func (c *client) writeText(p []byte) error { return c.writeFrame(0x1, p) }
+
+// writeFrame writes one masked frame (clients must mask).
+func (c *client) writeFrame(op byte, p []byte) error {
+	c.wm.Lock()
+	defer c.wm.Unlock()
+	buf := make([]byte, 0, 14+len(p))
+	buf = append(buf, 0x80|op)
+	switch n := len(p); {
+	case n < 126:
+		buf = append(buf, 0x80|byte(n))
+	case n < 1<<16:
+		buf = append(buf, 0x80|126, byte(n>>8), byte(n))
+	default:
+		buf = append(buf, 0x80|127)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(n))
+	}
+	var mask [4]byte
+	_, _ = rand.Read(mask[:])
+	buf = append(buf, mask[:]...)
+	for i, b := range p {
+		buf = append(buf, b^mask[i%4])
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.nc.Write(buf)
+	return err
+}
