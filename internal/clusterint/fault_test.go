@@ -58,7 +58,7 @@ func startTicker(t *testing.T, g gateway.Gateway, user string, interval time.Dur
 
 // tickN returns the n of a "tick" line, or 0.
 func tickN(l line) int64 {
-	if l.str("event") != "tick" {
+	if l.Str("event") != "tick" {
 		return 0
 	}
 	args, _ := l.JSON["args"].([]any)
@@ -76,7 +76,7 @@ func checkTicks(t *testing.T, c *pyClient) int {
 	t.Helper()
 	var last int64
 	count := 0
-	for _, l := range c.out.snapshot() {
+	for _, l := range c.Out.Snapshot() {
 		if n := tickN(l); n != 0 {
 			count++
 			if n <= last {
@@ -92,7 +92,7 @@ func checkTicks(t *testing.T, c *pyClient) int {
 // reaches its client while Redis is down (served local-only).
 func localEmitReaches(t *testing.T, gn *goNode, c *pyClient, user, event string) {
 	t.Helper()
-	from := c.out.len()
+	from := c.Out.Len()
 	start := time.Now()
 	require.NoError(t, gn.mgr.Gateway().EmitToUser(context.Background(), user, event, "local"))
 	_, got, l := c.waitEvent(t, event, from)
@@ -129,10 +129,10 @@ func TestGoServerStartsWithRedisDown(t *testing.T) {
 	// (50 ms doubling to 1 s: the sixth failure waits 1 s), the worst case
 	// for the time to rejoin.
 	waitUntil(t, "six failed subscription attempts", func() bool { return gn.mgr.Stats().SubscribeFails >= 6 })
-	from := c.out.len()
+	from := c.Out.Len()
 	rs.Restart()
 	up := time.Now() // Restart returns once the new redis-server answers
-	_, first := c.out.waitFor(t, "a worker tick after Redis came up", from, func(l line) bool { return tickN(l) != 0 })
+	_, first := c.Out.WaitFor(t, "a worker tick after Redis came up", from, func(l line) bool { return tickN(l) != 0 })
 	took := first.At.Sub(up)
 	t.Logf("Redis up -> first worker emit delivered to our client: %v (tick %d; budget %v); health %+v",
 		took.Round(time.Millisecond), tickN(first), recoveryBudget, gn.mgr.Health())
@@ -140,7 +140,7 @@ func TestGoServerStartsWithRedisDown(t *testing.T) {
 
 	// Later ticks keep coming, in order and once each.
 	target := tk.sent.Load() + 20
-	c.out.waitFor(t, "20 more ticks", from, func(l line) bool { return tickN(l) >= target })
+	c.Out.WaitFor(t, "20 more ticks", from, func(l line) bool { return tickN(l) >= target })
 	n := checkTicks(t, c)
 	assert.True(t, gn.mgr.Health().Subscribed)
 	st := gn.mgr.Stats()
@@ -164,7 +164,7 @@ func TestRedisCutMidStream(t *testing.T) {
 	w := newLegacyWorker(t, rs.URL(), ch)
 	tk := startTicker(t, w, user, 5*time.Millisecond)
 
-	c.out.waitFor(t, "tick 20", 0, func(l line) bool { return tickN(l) >= 20 })
+	c.Out.WaitFor(t, "tick 20", 0, func(l line) bool { return tickN(l) >= 20 })
 
 	rs.Kill()
 	down := time.Now()
@@ -176,19 +176,19 @@ func TestRedisCutMidStream(t *testing.T) {
 	sentAtDown := tk.sent.Load()
 	waitUntil(t, "40 ticks emitted during the outage", func() bool { return tk.sent.Load() >= sentAtDown+40 })
 
-	from := c.out.len()
+	from := c.Out.Len()
 	rs.Restart()
 	up := time.Now()
 	sentAtUp := tk.sent.Load()
-	_, first := c.out.waitFor(t, "a worker tick after Redis came back", from, func(l line) bool { return tickN(l) != 0 })
-	_, fresh := c.out.waitFor(t, "a tick emitted after Redis came back", from, func(l line) bool { return tickN(l) > sentAtUp })
+	_, first := c.Out.WaitFor(t, "a worker tick after Redis came back", from, func(l line) bool { return tickN(l) != 0 })
+	_, fresh := c.Out.WaitFor(t, "a tick emitted after Redis came back", from, func(l line) bool { return tickN(l) > sentAtUp })
 	t.Logf("outage %v; Redis up -> first tick delivered %v (tick %d), first tick emitted after up delivered %v (tick %d); budget %v",
 		up.Sub(down).Round(time.Millisecond), first.At.Sub(up).Round(time.Millisecond), tickN(first),
 		fresh.At.Sub(up).Round(time.Millisecond), tickN(fresh), recoveryBudget)
 	assert.Less(t, fresh.At.Sub(up), recoveryBudget, "recovery slower than the issue's figure")
 
 	target := tk.sent.Load() + 20
-	c.out.waitFor(t, "20 more ticks", from, func(l line) bool { return tickN(l) >= target })
+	c.Out.WaitFor(t, "20 more ticks", from, func(l line) bool { return tickN(l) >= target })
 	n := checkTicks(t, c)
 	waitUntil(t, "health shows the subscription back", func() bool { return gn.mgr.Health().Subscribed })
 	st := gn.mgr.Stats()

@@ -3,22 +3,14 @@
 package clusterint
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,223 +19,44 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/peertest"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
-// deadline bounds every wait for something a process should print or a
-// node should do.
-const deadline = 20 * time.Second
+// deadline bounds every wait for something a process should print.
+const deadline = peertest.Deadline
 
-// pythonBin is the interpreter with Debian's python3-socketio (5.7.2).
-func pythonBin() string {
-	if p := os.Getenv("SOCKGATE_PYTHON"); p != "" {
-		return p
-	}
-	return "/usr/bin/python3"
-}
+type (
+	line       = peertest.Line
+	lineLog    = peertest.LineLog
+	proc       = peertest.Proc
+	syncBuffer = peertest.Buffer
+)
 
-var pythonCheck = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command(pythonBin(), "-c",
-		"import socketio, aiohttp, redis, engineio; print(socketio.AsyncRedisManager.__module__)").CombinedOutput()
-	return string(out), err
-})
+func pythonBin() string { return peertest.PythonBin() }
 
 // requirePython skips the test (fails it with CI=true) when the python side
 // is not installed.
 func requirePython(t *testing.T) {
 	t.Helper()
-	out, err := pythonCheck()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s with python-socketio is not usable (%v: %s); install with: apt-get install python3-socketio python3-aiohttp python3-redis python3-websocket",
-		pythonBin(), err, strings.TrimSpace(out))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	peertest.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
 }
 
-// randHex returns n random bytes as hex.
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func randHex(n int) string { return peertest.RandHex(n) }
 
 // uniqueChannel returns a channel name no other test (or -count repetition)
 // uses.
-func uniqueChannel(t *testing.T) string {
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-	return "sockgate-clusterint:" + name + ":" + randHex(6)
-}
+func uniqueChannel(t *testing.T) string { return peertest.UniqueName(t, "sockgate-clusterint:") }
 
-// line is one JSON line a python helper printed, with when it was read.
-type line struct {
-	At   time.Time
-	Raw  string
-	JSON map[string]any // numbers are json.Number
-}
+// pyClientScript is the python-socketio client both integration packages
+// drive.
+var pyClientScript = peertest.RepoPath("internal/peers/python/py_client.py")
 
-// str returns a string field of the line ("" when absent).
-func (l line) str(key string) string {
-	s, _ := l.JSON[key].(string)
-	return s
-}
-
-// lineLog collects the JSON lines of a process's stdout.
-type lineLog struct {
-	name    string
-	mu      sync.Mutex
-	lines   []line
-	eof     bool
-	changed chan struct{} // closed and replaced on every change
-}
-
-func newLineLog(name string, r io.Reader) *lineLog {
-	l := &lineLog{name: name, changed: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			ln := line{At: time.Now(), Raw: sc.Text()}
-			dec := json.NewDecoder(strings.NewReader(ln.Raw))
-			dec.UseNumber()
-			if dec.Decode(&ln.JSON) != nil {
-				ln.JSON = nil // not JSON: kept for the failure dump only
-			}
-			l.mu.Lock()
-			l.lines = append(l.lines, ln)
-			close(l.changed)
-			l.changed = make(chan struct{})
-			l.mu.Unlock()
-		}
-		l.mu.Lock()
-		l.eof = true
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
-	}()
-	return l
-}
-
-// snapshot returns the lines read so far.
-func (l *lineLog) snapshot() []line {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]line(nil), l.lines...)
-}
-
-// len returns the number of lines read so far.
-func (l *lineLog) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.lines)
-}
-
-// waitFor waits until a line at index >= from satisfies match and returns
-// its index. It fails the test after deadline or when the output ends.
-func (l *lineLog) waitFor(t *testing.T, what string, from int, match func(line) bool) (int, line) {
-	t.Helper()
-	return l.waitForWithin(t, deadline, what, from, match)
-}
-
-func (l *lineLog) waitForWithin(t *testing.T, d time.Duration, what string, from int, match func(line) bool) (int, line) {
-	t.Helper()
-	timeout := time.NewTimer(d)
-	defer timeout.Stop()
-	for {
-		l.mu.Lock()
-		for i := from; i < len(l.lines); i++ {
-			if l.lines[i].JSON != nil && match(l.lines[i]) {
-				ln := l.lines[i]
-				l.mu.Unlock()
-				return i, ln
-			}
-		}
-		from = max(from, len(l.lines))
-		eof, ch := l.eof, l.changed
-		l.mu.Unlock()
-		if eof {
-			t.Fatalf("%s: output ended while waiting for %s;\n%s", l.name, what, l.dump())
-		}
-		select {
-		case <-ch:
-		case <-timeout.C:
-			t.Fatalf("%s: no %s within %v;\n%s", l.name, what, d, l.dump())
-		}
-	}
-}
-
-func (l *lineLog) dump() string {
-	var b strings.Builder
-	for i, ln := range l.snapshot() {
-		s := ln.Raw
-		if len(s) > 2000 {
-			s = s[:2000] + "...(truncated)"
-		}
-		fmt.Fprintf(&b, "  %3d %s\n", i, s)
-	}
-	return b.String()
-}
-
-// proc is a python helper process speaking JSON lines.
-type proc struct {
-	name   string
-	out    *lineLog
-	stdin  io.WriteCloser
-	stderr *syncBuffer
-	cmd    *exec.Cmd
-	done   chan struct{}
-	mu     sync.Mutex // serializes writes to stdin
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startPython runs testdata/<script> with args. The process is stopped when
-// the test ends (stdin closed, then terminated, then killed if it lingers);
-// its output is logged when the test failed.
+// startPython runs testdata/<script> with args (see peertest.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(pythonBin(), append([]string{"-u", filepath.Join("testdata", script)}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
-	cmd.SysProcAttr = procAttr()
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	p := &proc{name: name, stdin: stdin, stderr: &syncBuffer{}, cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	p.out = newLineLog(name, stdout)
-	require.NoError(t, cmd.Start(), "start %s", script)
-	go func() {
-		// Wait until stdout is drained before reaping (StdoutPipe's rule).
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("%s stdout:\n%s%s stderr:\n%s", name, p.out.dump(), name, p.stderr.String())
-		}
-	})
-	return p
+	return peertest.StartPython(t, name, filepath.Join("testdata", script), args...)
 }
 
 // runPython runs testdata/<script> to its end and returns its JSON lines.
@@ -251,45 +64,13 @@ func runPython(t *testing.T, script string, args ...string) []line {
 	t.Helper()
 	p := startPython(t, script, script, args...)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(deadline):
-		t.Fatalf("%s did not finish within %v;\nstdout:\n%sstderr:\n%s", script, deadline, p.out.dump(), p.stderr.String())
+		t.Fatalf("%s did not finish within %v;\nstdout:\n%sstderr:\n%s", script, deadline, p.Out.Dump(), p.Stderr())
 	}
-	require.Equal(t, 0, p.cmd.ProcessState.ExitCode(), "%s failed;\nstdout:\n%sstderr:\n%s", script, p.out.dump(), p.stderr.String())
+	require.Equal(t, 0, p.Cmd.ProcessState.ExitCode(), "%s failed;\nstdout:\n%sstderr:\n%s", script, p.Out.Dump(), p.Stderr())
 	// The reader has seen EOF once the process was reaped (Wait drains).
-	return p.out.snapshot()
-}
-
-// send writes one JSON command line to the process.
-func (p *proc) send(t *testing.T, cmd map[string]any) {
-	t.Helper()
-	b, err := json.Marshal(cmd)
-	require.NoError(t, err)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, err = p.stdin.Write(append(b, '\n'))
-	require.NoError(t, err, "%s: write command", p.name)
-}
-
-// stop closes stdin (the helper's signal to leave), then terminates and
-// finally kills the process, waiting for it to exit. Idempotent.
-func (p *proc) stop() {
-	p.mu.Lock()
-	_ = p.stdin.Close()
-	p.mu.Unlock()
-	select {
-	case <-p.done:
-		return
-	case <-time.After(3 * time.Second):
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(3 * time.Second):
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
+	return p.Out.Snapshot()
 }
 
 // pyServer is testdata/py_server.py: a python-socketio 5.7.2 AsyncServer on
@@ -305,7 +86,7 @@ type pyServer struct {
 func startPyServer(t *testing.T, rdb *redis.Client, redisURL, channel string) *pyServer {
 	t.Helper()
 	p := startPython(t, "py_server", "py_server.py", "--port", "0", "--redis-url", redisURL, "--channel", channel)
-	_, ready := p.out.waitFor(t, `{"ready": port}`, 0, func(l line) bool { return l.JSON["ready"] != nil })
+	_, ready := p.Out.WaitFor(t, `{"ready": port}`, 0, func(l line) bool { return l.JSON["ready"] != nil })
 	s := &pyServer{proc: p, url: "http://127.0.0.1:" + ready.JSON["ready"].(json.Number).String()}
 	waitSubscribers(t, rdb, channel, 1)
 	return s
@@ -317,9 +98,9 @@ func (s *pyServer) emit(t *testing.T, room, event string, data any) {
 	t.Helper()
 	s.cmds++
 	id := s.cmds
-	from := s.out.len()
-	s.send(t, map[string]any{"cmd": "emit", "id": id, "event": event, "data": data, "room": room})
-	s.out.waitFor(t, "emitted "+event, from, func(l line) bool { return numEq(l.JSON["emitted"], id) })
+	from := s.Out.Len()
+	s.Send(t, map[string]any{"cmd": "emit", "id": id, "event": event, "data": data, "room": room})
+	s.Out.WaitFor(t, "emitted "+event, from, func(l line) bool { return numEq(l.JSON["emitted"], id) })
 }
 
 // rooms returns the rooms sid is in on the python server, or nil (and false)
@@ -328,9 +109,9 @@ func (s *pyServer) rooms(t *testing.T, sid string) ([]string, bool) {
 	t.Helper()
 	s.cmds++
 	id := s.cmds
-	from := s.out.len()
-	s.send(t, map[string]any{"cmd": "rooms", "id": id, "sid": sid})
-	_, l := s.out.waitFor(t, "rooms of "+sid, from, func(l line) bool { return l.has("rooms") && numEq(l.JSON["id"], id) })
+	from := s.Out.Len()
+	s.Send(t, map[string]any{"cmd": "rooms", "id": id, "sid": sid})
+	_, l := s.Out.WaitFor(t, "rooms of "+sid, from, func(l line) bool { return l.Has("rooms") && numEq(l.JSON["id"], id) })
 	list, ok := l.JSON["rooms"].([]any)
 	if !ok {
 		return nil, false
@@ -342,18 +123,13 @@ func (s *pyServer) rooms(t *testing.T, sid string) ([]string, bool) {
 	return out, true
 }
 
-func (l line) has(key string) bool {
-	_, ok := l.JSON[key]
-	return ok
-}
-
 // numEq reports whether a JSON number equals n.
 func numEq(v any, n int) bool {
 	num, ok := v.(json.Number)
 	return ok && num.String() == strconv.Itoa(n)
 }
 
-// pyClient is testdata/py_client.py, a python-socketio 5.7.2 AsyncClient on
+// pyClient is internal/peers/python/py_client.py, a python-socketio 5.7.2 AsyncClient on
 // namespace "/" over websocket.
 type pyClient struct {
 	*proc
@@ -366,9 +142,9 @@ func startPyClient(t *testing.T, name, url string, auth map[string]any) *pyClien
 	t.Helper()
 	a, err := json.Marshal(auth)
 	require.NoError(t, err)
-	c := &pyClient{proc: startPython(t, name, "py_client.py", "--url", url, "--auth", string(a), "--ns", "/")}
-	_, l := c.out.waitFor(t, "connected", 0, func(l line) bool { return l.str("connected") != "" })
-	c.sid = l.str("connected")
+	c := &pyClient{proc: peertest.StartPython(t, name, pyClientScript, "--url", url, "--auth", string(a), "--ns", "/")}
+	_, l := c.Out.WaitFor(t, "connected", 0, func(l line) bool { return l.Str("connected") != "" })
+	c.sid = l.Str("connected")
 	return c
 }
 
@@ -391,7 +167,7 @@ func events(lines []line) []event {
 		if l.JSON == nil || l.JSON["event"] == nil {
 			continue
 		}
-		out = append(out, event{Event: l.str("event"), Args: norm(l.JSON["args"])})
+		out = append(out, event{Event: l.Str("event"), Args: norm(l.JSON["args"])})
 	}
 	return out
 }
@@ -399,7 +175,7 @@ func events(lines []line) []event {
 // count returns how many times the client received event.
 func (c *pyClient) count(name string) int {
 	n := 0
-	for _, e := range events(c.out.snapshot()) {
+	for _, e := range events(c.Out.Snapshot()) {
 		if e.Event == name {
 			n++
 		}
@@ -411,7 +187,7 @@ func (c *pyClient) count(name string) int {
 // line's index and the event.
 func (c *pyClient) waitEvent(t *testing.T, name string, from int) (int, event, line) {
 	t.Helper()
-	i, l := c.out.waitFor(t, "event "+name, from, func(l line) bool { return l.str("event") == name })
+	i, l := c.Out.WaitFor(t, "event "+name, from, func(l line) bool { return l.Str("event") == name })
 	return i, events([]line{l})[0], l
 }
 

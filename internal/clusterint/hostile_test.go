@@ -33,7 +33,7 @@ func evilPickle(t *testing.T, room, marker string) []byte {
 	t.Helper()
 	out := runPython(t, "py_bus.py", "evil", "--room", room, "--marker", marker)
 	require.NotEmpty(t, out)
-	b, err := base64.StdEncoding.DecodeString(out[0].str("pickle"))
+	b, err := base64.StdEncoding.DecodeString(out[0].Str("pickle"))
 	require.NoError(t, err)
 	require.True(t, bytes.Contains(b, []byte("system")) && bytes.Contains(b, []byte{'R'}), "the pickle holds a call")
 	return b
@@ -99,7 +99,7 @@ func TestHostileBusInput(t *testing.T) {
 	assert.Zero(t, st.SubscribeFails, "the subscription never broke")
 	assert.True(t, gn.mgr.Health().Subscribed)
 
-	evs := events(c.out.snapshot())
+	evs := events(c.Out.Snapshot())
 	assert.Equal(t, []event{ev(t, "after-hostile", map[string]any{"ok": true})}, evs, "the client received only the valid emit")
 	_, err := os.Stat(marker)
 	assert.True(t, os.IsNotExist(err), "the pickle's os.system ran: %s exists (%v)", marker, err)
@@ -123,14 +123,14 @@ func TestHugeMessageCutsSubscriber(t *testing.T) {
 	c := gn.connect(t, "client-on-go", user, nil)
 	w := newLegacyWorker(t, rs.URL(), ch)
 	tk := startTicker(t, w, user, 10*time.Millisecond)
-	c.out.waitFor(t, "tick 5", 0, func(l line) bool { return tickN(l) >= 5 })
+	c.Out.WaitFor(t, "tick 5", 0, func(l line) bool { return tickN(l) >= 5 })
 
 	ctx := context.Background()
 	_, err := rdb.Publish(ctx, ch, bigMessage("user:"+user)).Result()
 	require.NoError(t, err)
 	cut := time.Now()
 	sentAtCut := tk.sent.Load()
-	_, fresh := c.out.waitFor(t, "a tick emitted after the 50 MB message", 0, func(l line) bool { return tickN(l) > sentAtCut+1 })
+	_, fresh := c.Out.WaitFor(t, "a tick emitted after the 50 MB message", 0, func(l line) bool { return tickN(l) > sentAtCut+1 })
 	st := gn.mgr.Stats()
 	t.Logf("50 MB PUBLISH -> next tick emitted after it delivered in %v (tick %d); manager %+v; health %+v",
 		fresh.At.Sub(cut).Round(time.Millisecond), tickN(fresh), st, gn.mgr.Health())

@@ -46,7 +46,7 @@ func startMixedCluster(t *testing.T) *mixedCluster {
 	// (its auth convention) and into "room-c"; ours takes the user from the
 	// signed token.
 	c.onPy = startPyClient(t, "client-on-python", c.py.url, map[string]any{"user": c.user, "rooms": []string{"room-c"}})
-	c.py.out.waitFor(t, "python server connect of "+c.onPy.sid, 0, func(l line) bool { return l.str("connect") == c.onPy.sid })
+	c.py.Out.WaitFor(t, "python server connect of "+c.onPy.sid, 0, func(l line) bool { return l.Str("connect") == c.onPy.sid })
 	c.onGo = c.gn.connect(t, "client-on-go", c.user, nil)
 	return c
 }
@@ -131,7 +131,7 @@ func TestMixedClusterEmitsReachBothClientsOnce(t *testing.T) {
 	for _, cl := range c.both() {
 		for _, e := range emitters {
 			_, got, _ := cl.waitEvent(t, e.event, 0)
-			assert.Equal(t, ev(t, e.event, payload(e.event)), got, "%s: %s", cl.name, e.event)
+			assert.Equal(t, ev(t, e.event, payload(e.event)), got, "%s: %s", cl.Name(), e.event)
 		}
 	}
 	// A final sentinel through every path: a duplicate made on a path
@@ -154,15 +154,15 @@ func TestMixedClusterEmitsReachBothClientsOnce(t *testing.T) {
 	withBin["bin"] = map[string]any{"$bytes": base64.StdEncoding.EncodeToString([]byte{0, 1, 0xfe, 0xff})}
 	for _, cl := range c.both() {
 		_, got, _ := cl.waitEvent(t, "from-py-writeonly-bin", 0)
-		assert.Equal(t, ev(t, "from-py-writeonly-bin", withBin), got, "%s: binary in a pickle", cl.name)
+		assert.Equal(t, ev(t, "from-py-writeonly-bin", withBin), got, "%s: binary in a pickle", cl.Name())
 	}
 	for _, cl := range c.both() {
-		assert.Equal(t, 1, cl.count("from-py-writeonly-bin"), "%s received from-py-writeonly-bin", cl.name)
+		assert.Equal(t, 1, cl.count("from-py-writeonly-bin"), "%s received from-py-writeonly-bin", cl.Name())
 		for _, e := range emitters {
-			assert.Equal(t, 1, cl.count(e.event), "%s received %s", cl.name, e.event)
-			assert.Equal(t, 1, cl.count(e.event+"-end"), "%s received %s-end", cl.name, e.event)
+			assert.Equal(t, 1, cl.count(e.event), "%s received %s", cl.Name(), e.event)
+			assert.Equal(t, 1, cl.count(e.event+"-end"), "%s received %s-end", cl.Name(), e.event)
 		}
-		assert.Len(t, events(cl.out.snapshot()), 2*len(emitters)+1, "%s: events beyond the expected ones", cl.name)
+		assert.Len(t, events(cl.Out.Snapshot()), 2*len(emitters)+1, "%s: events beyond the expected ones", cl.Name())
 	}
 	// Our own messages come back from Redis after our client had them.
 	st := c.gn.waitSettled(t, 11)
@@ -226,7 +226,7 @@ func TestMixedClusterRoomOpsFromWorker(t *testing.T) {
 	require.NoError(t, w.EmitToRoom(ctx, "room-c", "to-room-c", "c"))
 	c.sentinel(t)
 	for _, cl := range c.both() {
-		assert.Equal(t, 1, cl.count("to-room-c"), "%s: emit to room-c before close_room", cl.name)
+		assert.Equal(t, 1, cl.count("to-room-c"), "%s: emit to room-c before close_room", cl.Name())
 	}
 	require.NoError(t, w.CloseRoom(ctx, "room-c"))
 	c.sentinel(t)
@@ -235,18 +235,18 @@ func TestMixedClusterRoomOpsFromWorker(t *testing.T) {
 	require.NoError(t, w.EmitToRoom(ctx, "room-c", "to-room-c-after-close", "c"))
 	c.sentinel(t)
 	for _, cl := range c.both() {
-		assert.Equal(t, 0, cl.count("to-room-c-after-close"), "%s: emit to room-c after close_room", cl.name)
+		assert.Equal(t, 0, cl.count("to-room-c-after-close"), "%s: emit to room-c after close_room", cl.Name())
 	}
 
 	// disconnect: each server disconnects its own client.
 	require.NoError(t, w.Disconnect(ctx, c.onGo.sid))
 	flush(t, w)
-	c.onGo.out.waitFor(t, "disconnected by the worker", 0, func(l line) bool { return l.str("disconnected") == "/" })
+	c.onGo.Out.WaitFor(t, "disconnected by the worker", 0, func(l line) bool { return l.Str("disconnected") == "/" })
 	waitUntil(t, "socket gone from our server", func() bool { _, ok := c.gn.rooms(c.onGo.sid); return !ok })
 	require.NoError(t, w.Disconnect(ctx, c.onPy.sid))
 	flush(t, w)
-	c.onPy.out.waitFor(t, "disconnected by the worker", 0, func(l line) bool { return l.str("disconnected") == "/" })
-	c.py.out.waitFor(t, "python server disconnect", 0, func(l line) bool { return l.str("disconnect") == c.onPy.sid })
+	c.onPy.Out.WaitFor(t, "disconnected by the worker", 0, func(l line) bool { return l.Str("disconnected") == "/" })
+	c.py.Out.WaitFor(t, "python server disconnect", 0, func(l line) bool { return l.Str("disconnect") == c.onPy.sid })
 
 	// enter_room, leave_room and disconnect for the python client's sid
 	// are not ours to apply; the last may still be on its way to us.

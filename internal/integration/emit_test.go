@@ -165,16 +165,16 @@ func TestPythonServerReceivesGoEmits(t *testing.T) {
 	defer cancel()
 	require.NoError(t, w.Flush(flushCtx))
 
-	endA, _ := a.out.waitFor(t, `event "end"`, 0, func(l line) bool { return l.str("event") == "end" })
-	b.out.waitFor(t, `{"disconnected": "/"}`, 0, func(l line) bool { return l.str("disconnected") == "/" })
-	a.out.waitFor(t, `{"disconnected": "/admin"}`, 0, func(l line) bool { return l.str("disconnected") == "/admin" })
-	srv.out.waitFor(t, "server disconnect of A on /admin", 0, func(l line) bool { return l.str("disconnect") == sidAdmin })
-	srv.out.waitFor(t, "server disconnect of B", 0, func(l line) bool { return l.str("disconnect") == sidB })
+	endA, _ := a.Out.WaitFor(t, `event "end"`, 0, func(l line) bool { return l.Str("event") == "end" })
+	b.Out.WaitFor(t, `{"disconnected": "/"}`, 0, func(l line) bool { return l.Str("disconnected") == "/" })
+	a.Out.WaitFor(t, `{"disconnected": "/admin"}`, 0, func(l line) bool { return l.Str("disconnected") == "/admin" })
+	srv.Out.WaitFor(t, "server disconnect of A on /admin", 0, func(l line) bool { return l.Str("disconnect") == sidAdmin })
+	srv.Out.WaitFor(t, "server disconnect of B", 0, func(l line) bool { return l.Str("disconnect") == sidB })
 
-	assertEvents(t, "client A", wantA, events(a.out.snapshot()[:endA+1]))
-	assertEvents(t, "client B", wantB, events(b.out.snapshot()))
+	assertEvents(t, "client A", wantA, events(a.Out.Snapshot()[:endA+1]))
+	assertEvents(t, "client B", wantB, events(b.Out.Snapshot()))
 	// Nothing arrived at A after "end" but its /admin disconnect line.
-	for _, l := range a.out.snapshot()[endA+1:] {
+	for _, l := range a.Out.Snapshot()[endA+1:] {
 		assert.Nil(t, l.JSON["event"], "client A: unexpected line after end: %s", l.Raw)
 	}
 
@@ -213,13 +213,13 @@ func TestRoomOpsActOnPythonClient(t *testing.T) {
 	require.NoError(t, w.EmitToRoom(ctx, "r2", "in_r2_admin", 2, gateway.WithNamespace("/admin")))
 	require.NoError(t, w.EmitToUser(ctx, "42", "end", 1))
 
-	end, _ := a.out.waitFor(t, `event "end"`, 0, func(l line) bool { return l.str("event") == "end" })
+	end, _ := a.Out.WaitFor(t, `event "end"`, 0, func(l line) bool { return l.Str("event") == "end" })
 	assertEvents(t, "client A", []event{
 		ev(t, "/", "in_r2", 1),
 		ev(t, "/admin", "in_r2_admin", 1),
 		ev(t, "/admin", "in_r2_admin", 2), // still in r2 on /admin
 		ev(t, "/", "end", 1),
-	}, events(a.out.snapshot()[:end+1]))
+	}, events(a.Out.Snapshot()[:end+1]))
 
 	// The server saw the three room operations with their exact fields.
 	for _, want := range []map[string]any{
@@ -227,7 +227,7 @@ func TestRoomOpsActOnPythonClient(t *testing.T) {
 		{"room_op": "enter_room", "sid": sidAdmin, "ns": "/admin", "room": "r2"},
 		{"room_op": "leave_room", "sid": sid, "ns": "/", "room": "r2"},
 	} {
-		srv.out.waitFor(t, want["room_op"].(string)+" on "+want["ns"].(string), 0, func(l line) bool {
+		srv.Out.WaitFor(t, want["room_op"].(string)+" on "+want["ns"].(string), 0, func(l line) bool {
 			for k, v := range want {
 				if l.JSON[k] != v {
 					return false

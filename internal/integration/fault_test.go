@@ -90,7 +90,7 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	t.Cleanup(stopEmitter)
 
 	seqOf := func(l line) int64 {
-		if l.str("event") != "seq" {
+		if l.Str("event") != "seq" {
 			return -1
 		}
 		args, _ := l.JSON["args"].([]any)
@@ -106,7 +106,7 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	}
 
 	// Events flow before the outage.
-	c.out.waitFor(t, "event seq >= 20", 0, func(l line) bool { return seqOf(l) >= 20 })
+	c.Out.WaitFor(t, "event seq >= 20", 0, func(l line) bool { return seqOf(l) >= 20 })
 
 	rs.Kill()
 	killedAt := time.Now()
@@ -145,13 +145,13 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 		}
 	}()
 
-	_, first := c.out.waitFor(t, "an event emitted after the restart", 0, func(l line) bool { return seqOf(l) >= restartSeq })
+	_, first := c.Out.WaitFor(t, "an event emitted after the restart", 0, func(l line) bool { return seqOf(l) >= restartSeq })
 	recovery := first.At.Sub(readyAt)
 	<-measured
 	// Keep emitting a little longer: from python's resubscription on,
 	// nothing may go missing.
 	tail := next.Load() + 20
-	c.out.waitFor(t, "more events after the restart", 0, func(l line) bool { return seqOf(l) >= tail })
+	c.Out.WaitFor(t, "more events after the restart", 0, func(l line) bool { return seqOf(l) >= tail })
 
 	stopEmitter()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
@@ -172,7 +172,7 @@ func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	// What the client got: in order, with the gap of the outage (Redis
 	// pub/sub is at most once towards subscribers).
 	var got []int64
-	for _, l := range c.out.snapshot() {
+	for _, l := range c.Out.Snapshot() {
 		if n := seqOf(l); n >= 0 {
 			got = append(got, n)
 		}

@@ -3,22 +3,15 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,218 +20,39 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/peertest"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
 // deadline bounds every wait for something a process should print.
-const deadline = 20 * time.Second
+const deadline = peertest.Deadline
 
-// pythonBin is the interpreter with Debian's python3-socketio (5.7.2).
-func pythonBin() string {
-	if p := os.Getenv("SOCKGATE_PYTHON"); p != "" {
-		return p
-	}
-	return "/usr/bin/python3"
-}
-
-var pythonCheck = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command(pythonBin(), "-c",
-		"import socketio, aiohttp, redis, engineio; print(socketio.AsyncRedisManager.__module__)").CombinedOutput()
-	return string(out), err
-})
+type (
+	line    = peertest.Line
+	lineLog = peertest.LineLog
+	proc    = peertest.Proc
+)
 
 // requirePython skips the test (fails it with CI=true) when the python side
 // is not installed.
 func requirePython(t *testing.T) {
 	t.Helper()
-	out, err := pythonCheck()
-	if err == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s with python-socketio is not usable (%v: %s); install with: apt-get install python3-socketio python3-aiohttp python3-redis python3-websocket",
-		pythonBin(), err, strings.TrimSpace(out))
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	peertest.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
 }
 
 // uniqueChannel returns a channel name no other test (or -count repetition)
 // uses.
-func uniqueChannel(t *testing.T) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-	return "sockgate-it:" + name + ":" + hex.EncodeToString(b[:])
-}
+func uniqueChannel(t *testing.T) string { return peertest.UniqueName(t, "sockgate-it:") }
 
-// line is one JSON line a python helper printed, with when it was read.
-type line struct {
-	At   time.Time
-	Raw  string
-	JSON map[string]any // numbers are json.Number
-}
+// pyClientScript is the python-socketio client both integration packages
+// drive.
+var pyClientScript = peertest.RepoPath("internal/peers/python/py_client.py")
 
-// str returns a string field of the line ("" when absent).
-func (l line) str(key string) string {
-	s, _ := l.JSON[key].(string)
-	return s
-}
-
-// lineLog collects the JSON lines of a process's stdout.
-type lineLog struct {
-	name    string
-	mu      sync.Mutex
-	lines   []line
-	eof     bool
-	changed chan struct{} // closed and replaced on every change
-}
-
-func newLineLog(name string, r io.Reader) *lineLog {
-	l := &lineLog{name: name, changed: make(chan struct{})}
-	go func() {
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			ln := line{At: time.Now(), Raw: sc.Text()}
-			dec := json.NewDecoder(strings.NewReader(ln.Raw))
-			dec.UseNumber()
-			if dec.Decode(&ln.JSON) != nil {
-				ln.JSON = nil // not JSON: kept for the failure dump only
-			}
-			l.mu.Lock()
-			l.lines = append(l.lines, ln)
-			close(l.changed)
-			l.changed = make(chan struct{})
-			l.mu.Unlock()
-		}
-		l.mu.Lock()
-		l.eof = true
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
-	}()
-	return l
-}
-
-// snapshot returns the lines read so far.
-func (l *lineLog) snapshot() []line {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]line(nil), l.lines...)
-}
-
-// waitFor waits until a line at index >= from satisfies match and returns
-// its index. It fails the test after deadline or when the output ends.
-func (l *lineLog) waitFor(t *testing.T, what string, from int, match func(line) bool) (int, line) {
-	t.Helper()
-	timeout := time.NewTimer(deadline)
-	defer timeout.Stop()
-	for {
-		l.mu.Lock()
-		for i := from; i < len(l.lines); i++ {
-			if l.lines[i].JSON != nil && match(l.lines[i]) {
-				ln := l.lines[i]
-				l.mu.Unlock()
-				return i, ln
-			}
-		}
-		from = max(from, len(l.lines))
-		eof, ch := l.eof, l.changed
-		l.mu.Unlock()
-		if eof {
-			t.Fatalf("%s: output ended while waiting for %s;\n%s", l.name, what, l.dump())
-		}
-		select {
-		case <-ch:
-		case <-timeout.C:
-			t.Fatalf("%s: no %s within %v;\n%s", l.name, what, deadline, l.dump())
-		}
-	}
-}
-
-func (l *lineLog) dump() string {
-	var b strings.Builder
-	for i, ln := range l.snapshot() {
-		fmt.Fprintf(&b, "  %3d %s\n", i, ln.Raw)
-	}
-	return b.String()
-}
-
-// proc is a python helper process.
-type proc struct {
-	out    *lineLog
-	stdin  io.WriteCloser
-	stderr *syncBuffer
-	cmd    *exec.Cmd
-	done   chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startPython runs testdata/<script> with args. The process is stopped when
-// the test ends (stdin closed, then killed if it lingers); its stderr is
-// logged when the test failed.
+// startPython runs testdata/<script> with args (see peertest.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(pythonBin(), append([]string{"-u", filepath.Join("testdata", script)}, args...)...)
-	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
-	cmd.SysProcAttr = procAttr()
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	p := &proc{stdin: stdin, stderr: &syncBuffer{}, cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	p.out = newLineLog(name, stdout)
-	require.NoError(t, cmd.Start(), "start %s", script)
-	go func() {
-		// Wait until stdout is drained before reaping (StdoutPipe's rule).
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("%s stdout:\n%s%s stderr:\n%s", name, p.out.dump(), name, p.stderr.String())
-		}
-	})
-	return p
-}
-
-// stop closes stdin (the client's signal to leave), then terminates and
-// finally kills the process, waiting for it to exit.
-func (p *proc) stop() {
-	_ = p.stdin.Close()
-	select {
-	case <-p.done:
-		return
-	case <-time.After(2 * time.Second):
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(3 * time.Second):
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
+	return peertest.StartPython(t, name, filepath.Join("testdata", script), args...)
 }
 
 // pyServer is py_server.py: a python-socketio AsyncServer on AsyncRedisManager.
@@ -253,7 +67,7 @@ func startPyServer(t *testing.T, rdb *redis.Client, redisURL, channel string, ex
 	t.Helper()
 	p := startPython(t, "py_server", "py_server.py",
 		append([]string{"--port", "0", "--redis-url", redisURL, "--channel", channel}, extra...)...)
-	_, ready := p.out.waitFor(t, `{"ready": port}`, 0, func(l line) bool { return l.JSON["ready"] != nil })
+	_, ready := p.Out.WaitFor(t, `{"ready": port}`, 0, func(l line) bool { return l.JSON["ready"] != nil })
 	s := &pyServer{proc: p, url: "http://127.0.0.1:" + ready.JSON["ready"].(json.Number).String()}
 	waitSubscribed(t, rdb, channel)
 	return s
@@ -275,16 +89,16 @@ func startPyClient(t *testing.T, name string, srv *pyServer, auth map[string]any
 	for _, ns := range namespaces {
 		args = append(args, "--ns", ns)
 	}
-	c := &pyClient{proc: startPython(t, name, "py_client.py", args...), sids: map[string]string{}}
+	c := &pyClient{proc: peertest.StartPython(t, name, pyClientScript, args...), sids: map[string]string{}}
 	for _, ns := range namespaces {
-		_, l := c.out.waitFor(t, "connected to "+ns, 0, func(l line) bool {
-			return l.str("ns") == ns && l.str("connected") != ""
+		_, l := c.Out.WaitFor(t, "connected to "+ns, 0, func(l line) bool {
+			return l.Str("ns") == ns && l.Str("connected") != ""
 		})
-		c.sids[ns] = l.str("connected")
+		c.sids[ns] = l.Str("connected")
 		// The server prints the connect after joining the auth rooms; wait
 		// for it too so no emit can race the room setup.
-		srv.out.waitFor(t, "server connect of "+name+" on "+ns, 0, func(l line) bool {
-			return l.str("connect") == c.sids[ns]
+		srv.Out.WaitFor(t, "server connect of "+name+" on "+ns, 0, func(l line) bool {
+			return l.Str("connect") == c.sids[ns]
 		})
 	}
 	return c
@@ -310,7 +124,7 @@ func events(lines []line) []event {
 		if l.JSON == nil || l.JSON["event"] == nil {
 			continue
 		}
-		out = append(out, event{NS: l.str("ns"), Event: l.str("event"), Args: norm(l.JSON["args"])})
+		out = append(out, event{NS: l.Str("ns"), Event: l.Str("event"), Args: norm(l.JSON["args"])})
 	}
 	return out
 }

@@ -88,15 +88,15 @@ func startClient(t *testing.T, kind clientKind, name string, o clientOpts) *clie
 // returns its index and the sid.
 func (c *client) waitConnected(t *testing.T, from int) (int, string) {
 	t.Helper()
-	i, l := c.out.waitFor(t, "connected", from, func(l line) bool { return l.has("connected") })
-	return i, l.str("connected")
+	i, l := c.Out.WaitFor(t, "connected", from, func(l line) bool { return l.Has("connected") })
+	return i, l.Str("connected")
 }
 
 // waitEvent waits for event name at or after from and returns its index
 // and arguments.
 func (c *client) waitEvent(t *testing.T, from int, name string) (int, []any) {
 	t.Helper()
-	i, l := c.out.waitFor(t, fmt.Sprintf("event %q", name), from, func(l line) bool { return l.str("event") == name })
+	i, l := c.Out.WaitFor(t, fmt.Sprintf("event %q", name), from, func(l line) bool { return l.Str("event") == name })
 	args, _ := l.JSON["args"].([]any)
 	return i, args
 }
@@ -107,7 +107,7 @@ func (c *client) emit(t *testing.T, event string, args ...any) {
 	if args == nil {
 		args = []any{}
 	}
-	c.send(t, map[string]any{"cmd": "emit", "event": event, "args": args})
+	c.Send(t, map[string]any{"cmd": "emit", "event": event, "args": args})
 }
 
 // emitAck sends an event with an ack request and waits for the server's
@@ -118,13 +118,13 @@ func (c *client) emitAck(t *testing.T, event string, args ...any) []any {
 		args = []any{}
 	}
 	id := c.ackID.Add(1)
-	from := c.out.len()
-	c.send(t, map[string]any{"cmd": "emit", "event": event, "args": args, "ack": id})
-	_, l := c.out.waitFor(t, fmt.Sprintf("ack %d of %q", id, event), from, func(l line) bool {
+	from := c.Out.Len()
+	c.Send(t, map[string]any{"cmd": "emit", "event": event, "args": args, "ack": id})
+	_, l := c.Out.WaitFor(t, fmt.Sprintf("ack %d of %q", id, event), from, func(l line) bool {
 		n, ok := l.JSON["ack"].(float64)
 		return ok && int64(n) == id
 	})
-	require.False(t, l.has("error"), "%s: ack of %q: %s", c.name, event, l.Raw)
+	require.False(t, l.Has("error"), "%s: ack of %q: %s", c.Name(), event, l.Raw)
 	out, _ := l.JSON["args"].([]any)
 	return out
 }
@@ -133,23 +133,23 @@ func (c *client) emitAck(t *testing.T, event string, args ...any) []any {
 func (c *client) transport(t *testing.T) string {
 	t.Helper()
 	id := c.ackID.Add(1)
-	from := c.out.len()
-	c.send(t, map[string]any{"cmd": "transport", "id": id})
-	_, l := c.out.waitFor(t, "transport answer", from, func(l line) bool {
+	from := c.Out.Len()
+	c.Send(t, map[string]any{"cmd": "transport", "id": id})
+	_, l := c.Out.WaitFor(t, "transport answer", from, func(l line) bool {
 		n, ok := l.JSON["id"].(float64)
-		return ok && int64(n) == id && l.has("transport")
+		return ok && int64(n) == id && l.Has("transport")
 	})
-	return l.str("transport")
+	return l.Str("transport")
 }
 
 // events returns the names and arguments of the events at or after from,
 // ignoring "hello".
 func (c *client) events(from int) []string {
 	var out []string
-	lines := c.out.snapshot()
+	lines := c.Out.Snapshot()
 	for i := from; i < len(lines); i++ {
 		l := lines[i]
-		if name := l.str("event"); name != "" && name != "hello" {
+		if name := l.Str("event"); name != "" && name != "hello" {
 			b, _ := json.Marshal(l.JSON["args"])
 			out = append(out, name+" "+string(b))
 		}

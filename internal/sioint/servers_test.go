@@ -76,14 +76,14 @@ func (r *refServer) start(t *testing.T) {
 	for {
 		r.p = startProc(t, "ref_server", nodeDir, []string{"SOCKGATE_TEST_SECRET=" + string(testSecret)},
 			nodeBin(), "ref_server.js", string(b))
-		_, l := r.p.out.waitForOrEOF(t, "listening", func(l line) bool { return l.has("listening") })
+		_, l := r.p.Out.WaitForOrEOF(t, "listening", func(l line) bool { return l.Has("listening") })
 		if l != nil {
 			r.port = int(l.JSON["listening"].(float64))
 			return
 		}
 		// The old process may still hold the port for a moment.
-		if r.port == 0 || time.Now().After(end) || !strings.Contains(r.p.stderr.String(), "EADDRINUSE") {
-			t.Fatalf("ref_server did not start: %s", r.p.stderr.String())
+		if r.port == 0 || time.Now().After(end) || !strings.Contains(r.p.Stderr(), "EADDRINUSE") {
+			t.Fatalf("ref_server did not start: %s", r.p.Stderr())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -93,38 +93,9 @@ func (r *refServer) url() string { return fmt.Sprintf("http://127.0.0.1:%d", r.p
 
 func (r *refServer) restart(t *testing.T) {
 	t.Helper()
-	_ = r.p.cmd.Process.Kill()
-	<-r.p.done
+	_ = r.p.Cmd.Process.Kill()
+	<-r.p.Done()
 	r.start(t)
-}
-
-// waitForOrEOF is waitFor that returns a nil line, instead of failing,
-// when the output ends first.
-func (l *lineLog) waitForOrEOF(t *testing.T, what string, match func(line) bool) (int, *line) {
-	t.Helper()
-	timeout := time.NewTimer(deadline)
-	defer timeout.Stop()
-	for from := 0; ; {
-		l.mu.Lock()
-		for i := from; i < len(l.lines); i++ {
-			if l.lines[i].JSON != nil && match(l.lines[i]) {
-				ln := l.lines[i]
-				l.mu.Unlock()
-				return i, &ln
-			}
-		}
-		from = len(l.lines)
-		eof, ch := l.eof, l.changed
-		l.mu.Unlock()
-		if eof {
-			return -1, nil
-		}
-		select {
-		case <-ch:
-		case <-timeout.C:
-			t.Fatalf("%s: no %s within %v;\n%s", l.name, what, deadline, l.dump())
-		}
-	}
 }
 
 // serverCounters returns the server's counters by name when it has them

@@ -70,9 +70,9 @@ func randomBytes(t *testing.T, n int) []byte {
 // noLine asserts that no line printed so far has key.
 func noLine(t *testing.T, c *client, key string) {
 	t.Helper()
-	for _, l := range c.out.snapshot() {
-		if l.has(key) {
-			t.Errorf("%s printed %s", c.name, l.Raw)
+	for _, l := range c.Out.Snapshot() {
+		if l.Has(key) {
+			t.Errorf("%s printed %s", c.Name(), l.Raw)
 		}
 	}
 }
@@ -80,8 +80,8 @@ func noLine(t *testing.T, c *client, key string) {
 // countLines returns how many lines printed so far have key.
 func countLines(c *client, key string) int {
 	n := 0
-	for _, l := range c.out.snapshot() {
-		if l.has(key) {
+	for _, l := range c.Out.Snapshot() {
+		if l.Has(key) {
 			n++
 		}
 	}
@@ -101,10 +101,10 @@ func TestSession(t *testing.T) {
 				c, _ := connect(t, srv, ck, "client", "/", user, tm.transports)
 
 				if ck.engineEvents {
-					_, open := c.out.waitFor(t, "engine open", 0, func(l line) bool { return l.has("open") })
-					assert.Equal(t, tm.transports[0], open.str("open"), "first transport")
+					_, open := c.Out.WaitFor(t, "engine open", 0, func(l line) bool { return l.Has("open") })
+					assert.Equal(t, tm.transports[0], open.Str("open"), "first transport")
 					if tm.name == "upgrade" {
-						c.out.waitFor(t, "upgrade to websocket", 0, func(l line) bool { return l.str("upgrade") == "websocket" })
+						c.Out.WaitFor(t, "upgrade to websocket", 0, func(l line) bool { return l.Str("upgrade") == "websocket" })
 					}
 				}
 				assert.Equal(t, tm.final, c.transport(t), "transport in use")
@@ -114,7 +114,7 @@ func TestSession(t *testing.T) {
 				assert.Equal(t, asJSON(t, payload), c.emitAck(t, "echo", payload...))
 
 				// Client -> server without ack; server -> client event.
-				from := c.out.len()
+				from := c.Out.Len()
 				c.emit(t, "echo", "no-ack", 7)
 				_, args := c.waitEvent(t, from, "echo")
 				assert.Equal(t, asJSON(t, []any{"no-ack", 7}), args)
@@ -122,9 +122,9 @@ func TestSession(t *testing.T) {
 				// Server -> client with ack (EmitWithAck); the client answers
 				// ["client-ack", ...args]; binary goes both ways.
 				small := randomBytes(t, 64)
-				from = c.out.len()
+				from = c.Out.Len()
 				c.emit(t, "ask", "q", bytesArg(small), map[string]any{"n": 1})
-				_, q := c.out.waitFor(t, "question", from, func(l line) bool { return l.str("event") == "question" })
+				_, q := c.Out.WaitFor(t, "question", from, func(l line) bool { return l.Str("event") == "question" })
 				assert.Equal(t, true, q.JSON["acked"], "the server asked for an ack")
 				assert.Equal(t, asJSON(t, []any{"q", bytesArg(small), map[string]any{"n": 1}}), q.JSON["args"])
 				_, answer := c.waitEvent(t, from, "answer")
@@ -136,7 +136,7 @@ func TestSession(t *testing.T) {
 				// polling payloads.
 				for _, size := range []int{0, 1, 100_000} {
 					data := randomBytes(t, size)
-					from = c.out.len()
+					from = c.Out.Len()
 					ack := c.emitAck(t, "bin", "L", bytesArg(data))
 					assert.Equal(t, asJSON(t, []any{"L", bytesArg(data)}), ack, "binary ack, %d bytes", size)
 					_, bin := c.waitEvent(t, from, "bin")
@@ -186,8 +186,8 @@ func TestRejectedAuth(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				c := startClient(t, ck, "client", clientOpts{URL: srv.url(), Transports: []string{"websocket"}, Auth: tc.auth})
-				_, l := c.out.waitFor(t, "connect_error", 0, func(l line) bool { return l.has("connect_error") })
-				assert.Equal(t, "unauthorized", l.str("connect_error"))
+				_, l := c.Out.WaitFor(t, "connect_error", 0, func(l line) bool { return l.Has("connect_error") })
+				assert.Equal(t, "unauthorized", l.Str("connect_error"))
 				noLine(t, c, "connected")
 				noLine(t, c, "event")
 			})
@@ -211,7 +211,7 @@ func TestRooms(t *testing.T) {
 		assert.Equal(t, asJSON(t, []any{sorted("r", "user:"+ua, "x")}), a.emitAck(t, "join", "x"))
 		assert.Equal(t, asJSON(t, []any{sorted("r", "user:"+ub)}), b.emitAck(t, "join", "r"))
 
-		fa, fb, fc := a.out.len(), b.out.len(), c.out.len()
+		fa, fb, fc := a.Out.Len(), b.Out.Len(), c.Out.Len()
 		toRoom := func(to, except []string, event string, args ...any) {
 			t.Helper()
 			if args == nil {
@@ -250,7 +250,7 @@ func TestNamespace(t *testing.T) {
 		main, _ := connect(t, srv, ck, "main", "/", user, []string{"websocket"})
 		admin, _ := connect(t, srv, ck, "admin", "/admin", user, []string{"polling"})
 
-		fm, fa := main.out.len(), admin.out.len()
+		fm, fa := main.Out.Len(), admin.Out.Len()
 		req := func(arg string) map[string]any {
 			return map[string]any{"to": []string{"user:" + user}, "event": "ns-ev", "args": []any{arg}}
 		}
@@ -280,7 +280,7 @@ func TestHeartbeat(t *testing.T) {
 				start := time.Now()
 				if ck.engineEvents {
 					// Seven pings: at least 2.1 s of 300 ms intervals.
-					c.out.waitFor(t, "7th ping", 0, func(l line) bool { n, _ := l.JSON["ping"].(float64); return n >= 7 })
+					c.Out.WaitFor(t, "7th ping", 0, func(l line) bool { n, _ := l.JSON["ping"].(float64); return n >= 7 })
 				} else {
 					// python-socketio shows no pings; the time passing is what
 					// is tested: without pongs the server would close the
@@ -289,7 +289,7 @@ func TestHeartbeat(t *testing.T) {
 				}
 				assert.GreaterOrEqual(t, time.Since(start), 2*time.Second)
 				assert.Equal(t, asJSON(t, []any{"still", "here"}), c.emitAck(t, "echo", "still", "here"))
-				from := c.out.len()
+				from := c.Out.Len()
 				c.emit(t, "echo", "server", "to", "client")
 				_, args := c.waitEvent(t, from, "echo")
 				assert.Equal(t, asJSON(t, []any{"server", "to", "client"}), args)
@@ -318,12 +318,12 @@ func TestReconnect(t *testing.T) {
 				assert.Equal(t, asJSON(t, []any{"before"}), c.emitAck(t, "echo", "before"))
 
 				srv.restart(t)
-				d, _ := c.out.waitFor(t, "disconnect", 0, func(l line) bool { return l.has("disconnect") })
+				d, _ := c.Out.WaitFor(t, "disconnect", 0, func(l line) bool { return l.Has("disconnect") })
 				i, sid2 := c.waitConnected(t, d)
 				assert.NotEqual(t, sid, sid2, "a new session")
 				checkHello(t, c, i, sid2, "/", user)
 				assert.Equal(t, asJSON(t, []any{"after"}), c.emitAck(t, "echo", "after"))
-				from := c.out.len()
+				from := c.Out.Len()
 				c.emit(t, "echo", "pushed")
 				_, args := c.waitEvent(t, from, "echo")
 				assert.Equal(t, asJSON(t, []any{"pushed"}), args)
