@@ -7,10 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -207,42 +205,8 @@ func ev(t *testing.T, name string, args ...any) event {
 	return event{Event: name, Args: norm(v)}
 }
 
-// norm makes decoded JSON comparable with exact numbers: an integer literal
-// becomes "int:<digits>", any other number "float:<shortest float64 form>".
-// Python prints ints without a fraction and floats with one or an
-// exponent, so the two never mix.
-func norm(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		s := x.String()
-		if !strings.ContainsAny(s, ".eE") {
-			if n, ok := new(big.Int).SetString(s, 10); ok {
-				return "int:" + n.String()
-			}
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return "badnumber:" + s
-		}
-		return "float:" + strconv.FormatFloat(f, 'g', -1, 64)
-	case string:
-		return "str:" + x
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = norm(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = norm(e)
-		}
-		return out
-	default:
-		return v // bool, nil
-	}
-}
+// norm makes decoded JSON comparable with exact numbers (peertest.Norm).
+func norm(v any) any { return peertest.Norm(v) }
 
 // waitSubscribers polls PUBSUB NUMSUB until channel has at least n
 // subscribers (there is no event for another process's SUBSCRIBE).

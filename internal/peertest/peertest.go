@@ -16,10 +16,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -408,4 +410,42 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Norm makes decoded JSON comparable with exact numbers: an integer literal
+// becomes "int:<digits>" (any size, exact), any other number
+// "float:<shortest float64 form>" (so 1e300 and 1e+300 compare equal, and
+// 0.1 must be exactly the float64 0.1). Python prints ints without a
+// fraction and floats with one or an exponent, so the two never mix.
+func Norm(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := x.String()
+		if !strings.ContainsAny(s, ".eE") {
+			if n, ok := new(big.Int).SetString(s, 10); ok {
+				return "int:" + n.String()
+			}
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return "badnumber:" + s
+		}
+		return "float:" + strconv.FormatFloat(f, 'g', -1, 64)
+	case string:
+		return "str:" + x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Norm(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Norm(e)
+		}
+		return out
+	default:
+		return v // bool, nil
+	}
 }

@@ -1,0 +1,36 @@
+package peertest
+
+import (
+	"encoding/json"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNorm(t *testing.T) {
+	assert.Equal(t, "int:123456789012345678901234567890", Norm(json.Number("123456789012345678901234567890")))
+	assert.Equal(t, Norm(json.Number("1e300")), Norm(json.Number("1e+300")))
+	assert.NotEqual(t, Norm(json.Number("1")), Norm(json.Number("1.0")), "an int and a float stay apart")
+	assert.Equal(t, []any{"str:a", map[string]any{"k": true}, nil},
+		Norm([]any{"a", map[string]any{"k": true}, nil}))
+}
+
+func TestLineLogWaitFor(t *testing.T) {
+	r, w := io.Pipe()
+	l := NewLineLog("test", r, true)
+	go func() {
+		_, _ = io.WriteString(w, "not json\n{\"n\": 1}\n{\"n\": 2, \"s\": \"x\"}\n")
+		_ = w.Close()
+	}()
+	i, ln := l.WaitFor(t, "n=2", 0, func(l Line) bool { return l.JSON["n"] == json.Number("2") })
+	assert.Equal(t, 2, i)
+	assert.Equal(t, "x", ln.Str("s"))
+	assert.True(t, ln.Has("n"))
+	n, missing := l.WaitForOrEOF(t, "n=3", func(l Line) bool { return l.JSON["n"] == json.Number("3") })
+	require.Equal(t, -1, n)
+	assert.Nil(t, missing)
+	assert.Equal(t, 3, l.Len())
+	assert.Contains(t, l.Dump(), "not json")
+}
