@@ -30,6 +30,9 @@ type fakeConn struct {
 	closedCh chan struct{}
 	signal   chan struct{}
 	accepted int
+	// onSend, when set before the client connects, sees every packet
+	// accepted, in the sender's goroutine, after it was recorded.
+	onSend func(*engineio.Packet)
 }
 
 var fakeIDs atomic.Int64
@@ -60,7 +63,13 @@ func (f *fakeConn) Send(pkts ...*engineio.Packet) error {
 	}
 	f.accepted += len(pkts)
 	f.sent = append(f.sent, pkts...)
+	onSend := f.onSend
 	f.mu.Unlock()
+	if onSend != nil {
+		for _, p := range pkts {
+			onSend(p)
+		}
+	}
 	select {
 	case f.signal <- struct{}{}:
 	default:
@@ -104,7 +113,12 @@ func newTestServer(t testing.TB, cfg Config) *Server {
 
 func dial(t testing.TB, s *Server) *fake {
 	t.Helper()
-	c := newFakeConn()
+	return dialConn(t, s, newFakeConn())
+}
+
+// dialConn is dial over a fake connection the test prepared.
+func dialConn(t testing.TB, s *Server, c *fakeConn) *fake {
+	t.Helper()
 	c.cl = s.open(c)
 	close(c.ready)
 	return &fake{t: t, s: s, conn: c}

@@ -76,16 +76,17 @@ func (n *Namespace) runMiddlewares(ctx context.Context, hs *Handshake) (err erro
 	return nil
 }
 
-// add registers a socket and its initial rooms; false when the socket
-// was disconnected first.
-func (n *Namespace) add(s *Socket) bool {
+// add sends the CONNECT answer (announce) and registers the socket and its
+// initial rooms, atomically with respect to broadcasts and look-ups; false
+// when the socket was disconnected first or announce failed.
+func (n *Namespace) add(s *Socket, announce func() error) bool {
 	rooms := make([]string, 0, 2+len(s.hs.rooms))
 	rooms = append(rooms, s.id)
 	if s.hs.user != "" {
 		rooms = append(rooms, n.s.cfg.UserRoom(s.hs.user))
 	}
 	rooms = append(rooms, s.hs.rooms...)
-	return n.ad.addSocket(s, rooms)
+	return n.ad.addSocket(s, rooms, announce)
 }
 
 // connected queues the connection handlers ahead of the socket's events.
@@ -224,10 +225,17 @@ func newAdapter() *adapter {
 
 // addSocket registers s as connected and joins it to rooms; it refuses
 // (false) a socket already removed.
-func (a *adapter) addSocket(s *Socket, rooms []string) bool {
+func (a *adapter) addSocket(s *Socket, rooms []string, announce func() error) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if s.dead {
+		return false
+	}
+	// Announcing under the lock orders the CONNECT answer before any
+	// broadcast the socket receives as a member, and makes the socket
+	// findable (Namespace.Socket, room emits) before the client can act on
+	// that answer: readers wait for this lock.
+	if announce != nil && announce() != nil {
 		return false
 	}
 	a.sockets[s] = struct{}{}

@@ -454,12 +454,16 @@ func (c *client) connect(p packet) {
 	c.s.st.connects.Add(1)
 	c.s.st.connected.Add(1)
 	// The CONNECT answer goes first, so that nothing the socket is sent as
-	// a room member can precede it.
-	if err := c.send(sock.connectPacket()); err != nil {
-		sock.disconnect(engineio.ReasonTransportClose, false)
-		return
-	}
-	if !nsp.add(sock) {
+	// a room member can precede it, and the socket is registered before
+	// anyone can look it up after the client saw that answer.
+	var sendErr error
+	if !nsp.add(sock, func() error {
+		sendErr = c.send(sock.connectPacket())
+		return sendErr
+	}) {
+		if sendErr != nil {
+			sock.disconnect(engineio.ReasonTransportClose, false)
+		}
 		return // disconnected meanwhile
 	}
 	nsp.connected(sock)

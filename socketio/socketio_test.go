@@ -903,3 +903,40 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 	close(release)
 	await(t, finished)
 }
+
+// TestConnectedSocketIsFindableOnceAnnounced: a client reacting to its
+// CONNECT answer at once (a request that makes the server look its socket
+// up, or emit to its user room) must find the socket registered. The
+// look-up starts the moment the answer is handed to the transport.
+func TestConnectedSocketIsFindableOnceAnnounced(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Config{})
+	ns := s.Of("/")
+	for i := 0; i < 20; i++ {
+		found := make(chan bool, 1)
+		conn := newFakeConn()
+		conn.onSend = func(p *engineio.Packet) {
+			d := string(p.Data())
+			if !strings.HasPrefix(d, `0{"sid":"`) {
+				return
+			}
+			sid := strings.TrimSuffix(strings.TrimPrefix(d, `0{"sid":"`), `"}`)
+			go func() { // the client's reaction, racing the server
+				_, ok := ns.Socket(sid)
+				found <- ok
+			}()
+			// Give the reaction every chance to win the race: the server
+			// may go on registering only after it answered or after 50 ms.
+			select {
+			case ok := <-found:
+				found <- ok
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		f := dialConn(t, s, conn)
+		f.connect("/", "")
+		if !await(t, found) {
+			t.Fatalf("attempt %d: socket not registered when its CONNECT answer was sent", i)
+		}
+	}
+}

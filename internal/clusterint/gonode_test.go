@@ -60,6 +60,13 @@ func startGoNode(t *testing.T, redisURL, channel string) *goNode {
 	h, err := auth.NewHMAC(testSecret)
 	require.NoError(t, err)
 	srv.Of("/").Use(socketio.TokenAuth(h))
+	// Every disconnect and its reason goes to the node's log, which the
+	// test prints when it fails.
+	srv.Of("/").OnConnection(func(s *socketio.Socket) {
+		s.OnDisconnect(func(reason string) {
+			log.Info("socket disconnected", "sid", s.ID(), "user", s.UserID(), "reason", reason)
+		})
+	})
 	n.srv = srv
 
 	rdb, err := redisurl.NewClient(redisURL)
