@@ -37,3 +37,27 @@ type Subscriber interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// Delivery is one message of an acknowledging subscription.
+type Delivery struct {
+	// Data is the message as published.
+	Data []byte
+	// ID identifies the message in its channel and increases with publish
+	// order (a stream entry ID, a JetStream stream sequence); for logs and
+	// duplicate detection.
+	ID string
+	// Ack tells the broker this consumer handled the message. A message not
+	// acknowledged is delivered again after a reconnect or a restart.
+	// Ack is safe to call from any goroutine, more than once.
+	Ack func()
+}
+
+// AckSubscriber is an optional capability of persistent transports (Redis
+// Streams, JetStream): a subscription under a durable consumer name (each
+// transport's Config) that, after a disconnect or a restart of the
+// subscriber or the broker, resumes with the first message this consumer
+// has not acknowledged. Delivery is at least once, in publish order per
+// channel; Delivery.ID lets the receiver drop a duplicate.
+type AckSubscriber interface {
+	SubscribeAck(ctx context.Context, channel string) (<-chan Delivery, error)
+}
