@@ -8,6 +8,9 @@ FUZZTIME   ?= 20s
 # (transport/redispubsub's Real* tests read SOCKGATE_TEST_REDIS_ADDR).
 REDIS_HOST ?= 127.0.0.1
 REDIS_PORT ?= 6379
+# The shared NATS (JetStream on) for the NATS transports' integration tests.
+NATS_HOST  ?= 127.0.0.1
+NATS_PORT  ?= 4222
 
 .PHONY: test integration preflight bench demo fuzz lint ci
 
@@ -23,6 +26,7 @@ test:
 # integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
 integration: preflight
 	SOCKGATE_TEST_REDIS_ADDR=$(REDIS_HOST):$(REDIS_PORT) \
+	SOCKGATE_TEST_NATS_URL=nats://$(NATS_HOST):$(NATS_PORT) \
 		$(GO) test -race -tags integration -count=1 ./...
 
 preflight:
@@ -39,6 +43,10 @@ preflight:
 		echo "missing: node and npm (Node.js 20)"; ok=0; \
 	elif [ ! -d internal/peers/node/node_modules/socket.io ]; then \
 		echo "missing: the Node peers (cd internal/peers/node && npm ci)"; ok=0; \
+	fi; \
+	if ! bash -c "exec 3<>/dev/tcp/$(NATS_HOST)/$(NATS_PORT)" 2>/dev/null; then \
+		echo "missing: a NATS server on $(NATS_HOST):$(NATS_PORT) (nats-server -a $(NATS_HOST)" \
+			"-p $(NATS_PORT) -js -sd DIR)"; ok=0; \
 	fi; \
 	if ! command -v chromium >/dev/null 2>&1; then \
 		echo "missing: chromium (apt-get install chromium)"; ok=0; \
