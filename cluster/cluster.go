@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +85,7 @@ type Stats struct {
 	AcksDropped    uint64 // emits with a callback not awaited: MaxPendingAcks reached
 	PublishErrors  uint64 // local broadcasts not queued for the cluster (the dialect cannot carry them, or after Close)
 	SubscribeFails uint64 // subscription attempts that failed or ended unexpectedly
+	Duplicates     uint64 // redeliveries of a persistent transport dropped by ID (not applied twice)
 	Resubscribes   uint64 // times the subscription came back after a failure
 }
 
@@ -121,12 +124,17 @@ type Manager struct {
 	health Health
 	tried  bool // a subscription was attempted
 
+	// lastID is the ID of the last acknowledged delivery applied (persistent
+	// transports); only the listen goroutine uses it.
+	lastID string
+
 	st counters
 }
 
 type counters struct {
 	received, applied, own, malformed, unsafe, unknown, notServed, ignored, applyErrors atomic.Uint64
 	notHere, acksReturned, ackFailures, acksDropped, publishErrors, subFails, resubs    atomic.Uint64
+	duplicates                                                                          atomic.Uint64
 }
 
 var _ socketio.Cluster = (*Manager)(nil)
@@ -220,11 +228,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	// The first attempt is bounded by ctx as well as by Close.
 	sctx, stop := context.WithCancel(m.ctx)
 	unhook := context.AfterFunc(ctx, stop)
-	ch, err := m.sub.Subscribe(sctx, m.channel)
+	ch, err := m.subscribeOnce(sctx)
 	if !unhook() && err == nil {
 		// ctx ended while subscribing: the subscription dies with sctx;
 		// the loop starts over with one of its own.
-		ch, err = nil, fmt.Errorf("cluster: start: %w", context.Cause(ctx))
+		ch, err = subscription{}, fmt.Errorf("cluster: start: %w", context.Cause(ctx))
 	}
 	if err != nil {
 		stop()
@@ -249,21 +257,95 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// subscription is one subscription to the channel: plain (at most once)
+// or, when the Subscriber offers transport.AckSubscriber (a persistent
+// transport), acknowledged.
+type subscription struct {
+	plain <-chan []byte
+	acked <-chan transport.Delivery
+}
+
+func (c subscription) active() bool { return c.plain != nil || c.acked != nil }
+
+// subscribeOnce subscribes once, preferring the acknowledged form.
+func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
+	if as, ok := m.sub.(transport.AckSubscriber); ok {
+		ch, err := as.SubscribeAck(ctx, m.channel)
+		return subscription{acked: ch}, err
+	}
+	ch, err := m.sub.Subscribe(ctx, m.channel)
+	return subscription{plain: ch}, err
+}
+
+// drain handles the subscription's messages until it ends. Acknowledged
+// deliveries are applied once: a delivery whose ID is not after the last
+// one applied (a redelivery after a reconnect) is counted as a duplicate
+// and acknowledged again without being applied. Every delivery is
+// acknowledged after it was handled, refused ones included, so a poison
+// message is not redelivered forever.
+func (m *Manager) drain(c subscription) {
+	if c.plain != nil {
+		for data := range c.plain {
+			m.handle(data)
+		}
+		return
+	}
+	for d := range c.acked {
+		if after(d.ID, m.lastID) {
+			m.handle(d.Data)
+			m.lastID = d.ID
+		} else {
+			m.st.duplicates.Add(1)
+		}
+		if d.Ack != nil {
+			d.Ack()
+		}
+	}
+}
+
+// after reports whether delivery ID a comes after b. IDs are Redis stream
+// IDs ("<ms>-<seq>") or JetStream sequences ("<n>"); an ID that is not of
+// either form, or an empty b, counts as after (delivered).
+func after(a, b string) bool {
+	if b == "" {
+		return true
+	}
+	a1, a2, okA := parseID(a)
+	b1, b2, okB := parseID(b)
+	if !okA || !okB {
+		return true
+	}
+	return a1 > b1 || (a1 == b1 && a2 > b2)
+}
+
+func parseID(id string) (hi, lo uint64, ok bool) {
+	h, l, dash := strings.Cut(id, "-")
+	hi, err := strconv.ParseUint(h, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	if dash {
+		if lo, err = strconv.ParseUint(l, 10, 64); err != nil {
+			return 0, 0, false
+		}
+	}
+	return hi, lo, true
+}
+
 // listen reads the subscription, resubscribing whenever it fails or ends,
-// until Close. ch may be nil (not subscribed yet); stop cancels ch's ctx.
-func (m *Manager) listen(ch <-chan []byte, stop context.CancelFunc) {
+// until Close. ch may be inactive (not subscribed yet); stop cancels ch's
+// ctx.
+func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 	defer m.wg.Done()
 	backoff := retryMin
 	timer := time.NewTimer(0)
 	<-timer.C
 	defer timer.Stop()
 	for {
-		if ch != nil {
-			for data := range ch {
-				m.handle(data)
-			}
+		if ch.active() {
+			m.drain(ch)
 			stop()
-			ch = nil
+			ch = subscription{}
 			if m.ctx.Err() != nil {
 				return
 			}
@@ -276,7 +358,7 @@ func (m *Manager) listen(ch <-chan []byte, stop context.CancelFunc) {
 			return
 		}
 		sctx, cancel := context.WithCancel(m.ctx)
-		c, err := m.sub.Subscribe(sctx, m.channel)
+		c, err := m.subscribeOnce(sctx)
 		if err != nil {
 			cancel()
 			if m.ctx.Err() != nil {
@@ -378,7 +460,7 @@ func (m *Manager) Stats() Stats {
 		NotServed: s.notServed.Load(), Ignored: s.ignored.Load(), ApplyErrors: s.applyErrors.Load(),
 		NotHere: s.notHere.Load(), AcksReturned: s.acksReturned.Load(), AckFailures: s.ackFailures.Load(),
 		AcksDropped: s.acksDropped.Load(), PublishErrors: s.publishErrors.Load(),
-		SubscribeFails: s.subFails.Load(), Resubscribes: s.resubs.Load(),
+		SubscribeFails: s.subFails.Load(), Resubscribes: s.resubs.Load(), Duplicates: s.duplicates.Load(),
 	}
 }
 

@@ -1,0 +1,377 @@
+// Package redisstream is the Redis Streams transport: a channel is a
+// stream (key = channel name), capped with XADD MAXLEN ~. It is persistent:
+// with a durable consumer name per server node (Config.Consumer), a node
+// that was disconnected or restarted resumes with the first entry it has
+// not acknowledged (transport.AckSubscriber).
+//
+// Guarantees: Publish returns how many leading entries Redis confirmed
+// (XADD replies of one pipelined round trip). Subscribe (no consumer) reads
+// with XREAD from the last entry at the time it returns: at most once, like
+// pub/sub, but a reconnect resumes from the last entry read, so a short
+// disconnect loses nothing that is still in the stream. SubscribeAck reads
+// through a consumer group named after the consumer (one group per node, so
+// every node sees every entry): after a reconnect or restart it first
+// re-reads its pending entries (delivered, not acknowledged), then new
+// ones; at least once, in stream order; Delivery.ID is the entry ID.
+// Entries trimmed by MAXLEN before a long-disconnected node read them are
+// lost to it (size MaxLen for the longest outage to ride out).
+//
+// go-redis is used directly rather than watermill-redisstream: the
+// transport needs one group per node and pipelined XADDs with a confirmed
+// prefix, which map onto the commands one to one; see docs/transports.md.
+package redisstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sockgate/sockgate/transport"
+)
+
+// Defaults.
+const (
+	DefaultMaxLen = 100_000
+	// field is the entry field that holds the message.
+	field = "d"
+	// block is how long one blocking read waits; it bounds how late a
+	// cancelled subscription notices.
+	block    = 500 * time.Millisecond
+	batch    = 256
+	retryMin = 50 * time.Millisecond
+	retryMax = time.Second
+)
+
+// ErrConfig reports an invalid Config.
+var ErrConfig = errors.New("redisstream: invalid configuration")
+
+// Config configures a PubSub.
+type Config struct {
+	// Client is the Redis client (required). PubSub never closes it. Each
+	// subscription holds one of its connections while it waits in a
+	// blocking read (up to 500 ms), so its PoolSize must exceed the number
+	// of subscriptions (a server node has one).
+	Client redis.UniversalClient
+	// Consumer is this node's durable consumer name, stable across
+	// restarts (SOCKET_NODE_ID); required for SubscribeAck.
+	Consumer string
+	// MaxLen caps each stream, approximately (XADD MAXLEN ~); default
+	// DefaultMaxLen.
+	MaxLen int64
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// PubSub is a transport.Publisher, transport.Subscriber and
+// transport.AckSubscriber on Redis Streams.
+type PubSub struct {
+	cfg  Config
+	log  *slog.Logger
+	mu   sync.Mutex
+	shut bool
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+var (
+	_ transport.Publisher     = (*PubSub)(nil)
+	_ transport.Subscriber    = (*PubSub)(nil)
+	_ transport.AckSubscriber = (*PubSub)(nil)
+	_ transport.Pinger        = (*PubSub)(nil)
+)
+
+// New returns a PubSub on cfg.Client.
+func New(cfg Config) (*PubSub, error) {
+	if cfg.Client == nil {
+		return nil, fmt.Errorf("%w: Client is nil", ErrConfig)
+	}
+	if cfg.MaxLen < 0 {
+		return nil, fmt.Errorf("%w: MaxLen %d is negative", ErrConfig, cfg.MaxLen)
+	}
+	if cfg.MaxLen == 0 {
+		cfg.MaxLen = DefaultMaxLen
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &PubSub{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}, nil
+}
+
+func (p *PubSub) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shut {
+		return transport.ErrClosed
+	}
+	p.wg.Add(1)
+	return nil
+}
+
+func (p *PubSub) closed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shut
+}
+
+// Publish appends msgs to channel's stream in one pipelined round trip.
+func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
+	if p.closed() {
+		return 0, fmt.Errorf("redisstream: publish to %q: %w", channel, transport.ErrClosed)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	cmds, err := p.cfg.Client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, m := range msgs {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: channel, MaxLen: p.cfg.MaxLen, Approx: true, Values: []any{field, m}})
+		}
+		return nil
+	})
+	n := 0
+	for _, c := range cmds {
+		if c.Err() != nil {
+			break
+		}
+		n++
+	}
+	if n < len(msgs) {
+		if err == nil {
+			err = cmds[n].Err()
+		}
+		return n, fmt.Errorf("redisstream: publish to %q: %d of %d confirmed: %w", channel, n, len(msgs), err)
+	}
+	return n, nil
+}
+
+// lastID is the ID of the stream's newest entry, "0-0" when it has none.
+func (p *PubSub) lastID(ctx context.Context, channel string) (string, error) {
+	xs, err := p.cfg.Client.XRevRangeN(ctx, channel, "+", "-", 1).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(xs) == 0 {
+		return "0-0", nil
+	}
+	return xs[0].ID, nil
+}
+
+// Subscribe delivers the entries added to channel after it returns.
+func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	if err := p.start(); err != nil {
+		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
+	}
+	from, err := p.lastID(ctx, channel)
+	if err != nil {
+		p.wg.Done()
+		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
+	}
+	out := make(chan []byte, batch)
+	go func() {
+		defer p.wg.Done()
+		defer close(out)
+		failures := 0
+		for p.alive(ctx) {
+			res, err := p.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: []string{channel, from}, Count: batch, Block: block}).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				if !p.alive(ctx) {
+					return
+				}
+				failures++
+				p.retry(ctx, channel, err, failures)
+				continue
+			}
+			failures = p.recovered(channel, failures)
+			for _, s := range res {
+				for _, x := range s.Messages {
+					from = x.ID
+					select {
+					case out <- data(x):
+					case <-ctx.Done():
+						return
+					case <-p.done:
+						return
+					}
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// SubscribeAck reads channel through this node's consumer group; see the
+// package doc.
+func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan transport.Delivery, error) {
+	if p.cfg.Consumer == "" {
+		return nil, fmt.Errorf("%w: Consumer is empty (a durable name per node is required)", ErrConfig)
+	}
+	if err := p.start(); err != nil {
+		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
+	}
+	if err := p.createGroup(ctx, channel); err != nil {
+		p.wg.Done()
+		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
+	}
+	out := make(chan transport.Delivery, batch)
+	go p.readGroup(ctx, channel, out)
+	return out, nil
+}
+
+// createGroup creates the node's group at the stream's end (a new node
+// does not replay history); an existing group keeps its position.
+func (p *PubSub) createGroup(ctx context.Context, channel string) error {
+	err := p.cfg.Client.XGroupCreateMkStream(ctx, channel, p.cfg.Consumer, "$").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return err
+	}
+	return nil
+}
+
+func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- transport.Delivery) {
+	defer p.wg.Done()
+	defer close(out)
+	g := p.cfg.Consumer
+	pending := true // first the entries delivered to us and not acknowledged
+	cursor := "0"
+	failures := 0
+	for p.alive(ctx) {
+		id := ">"
+		if pending {
+			id = cursor
+		}
+		args := &redis.XReadGroupArgs{Group: g, Consumer: g, Streams: []string{channel, id}, Count: batch}
+		if !pending {
+			args.Block = block
+		}
+		res, err := p.cfg.Client.XReadGroup(ctx, args).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if !p.alive(ctx) {
+				return
+			}
+			failures++
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				// The stream or group was deleted (or Redis lost it):
+				// create it again, from now.
+				_ = p.createGroup(ctx, channel)
+			}
+			p.retry(ctx, channel, err, failures)
+			pending, cursor = true, "0" // re-read what we were given
+			continue
+		}
+		failures = p.recovered(channel, failures)
+		n := 0
+		for _, s := range res {
+			for _, x := range s.Messages {
+				n++
+				cursor = x.ID
+				if x.Values == nil {
+					continue // pending, but trimmed away: nothing to deliver
+				}
+				d := transport.Delivery{Data: data(x), ID: x.ID, Ack: p.acker(channel, x.ID)}
+				select {
+				case out <- d:
+				case <-ctx.Done():
+					return
+				case <-p.done:
+					return
+				}
+			}
+		}
+		if pending && n == 0 {
+			pending = false
+		}
+	}
+}
+
+// acker returns an idempotent Ack for one entry. A failed XACK leaves the
+// entry pending: it is delivered again after the next reconnect, and the
+// receiver drops it by ID.
+func (p *PubSub) acker(channel, id string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := p.cfg.Client.XAck(ctx, channel, p.cfg.Consumer, id).Err(); err != nil {
+				p.log.Warn("redisstream: ack failed; the entry will be delivered again", "channel", channel, "id", id, "error", err)
+			}
+		})
+	}
+}
+
+func data(x redis.XMessage) []byte {
+	switch v := x.Values[field].(type) {
+	case string:
+		return []byte(v)
+	case []byte:
+		return v
+	}
+	return nil
+}
+
+func (p *PubSub) alive(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// retry logs a failed read (the first of an outage at Warn) and waits a
+// capped, growing delay.
+func (p *PubSub) retry(ctx context.Context, channel string, err error, failures int) {
+	d := retryMin << min(failures-1, 5)
+	d = min(d, retryMax)
+	if failures == 1 {
+		p.log.Warn("redisstream: read failed, retrying", "channel", channel, "error", err)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-p.done:
+	}
+}
+
+func (p *PubSub) recovered(channel string, failures int) int {
+	if failures > 0 {
+		p.log.Info("redisstream: reading again", "channel", channel, "failures", failures)
+	}
+	return 0
+}
+
+// Ping checks the connection.
+func (p *PubSub) Ping(ctx context.Context) error {
+	if p.closed() {
+		return fmt.Errorf("redisstream: ping: %w", transport.ErrClosed)
+	}
+	if err := p.cfg.Client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redisstream: ping: %w", err)
+	}
+	return nil
+}
+
+// Close ends every subscription (within one blocking read, 500 ms) and
+// makes later calls return transport.ErrClosed. It does not close the
+// injected client. Idempotent.
+func (p *PubSub) Close() error {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil
+	}
+	p.shut = true
+	close(p.done)
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
