@@ -1,0 +1,415 @@
+// Package jetstream is the NATS JetStream transport: channels are subjects
+// of one stream (Config.Stream, subjects "<Stream>.<channel>"), kept by
+// JetStream with MaxAge/MaxMsgs retention.
+//
+// Guarantees: Publish returns how many leading messages JetStream
+// acknowledged (PubAcks of asynchronous publishes, awaited in order).
+// Subscribe reads with an ordered consumer from the message after the
+// stream's last one at the time it returns: at most once, but it resumes
+// after a reconnect without gaps while the messages are retained.
+// SubscribeAck reads through a durable consumer per node and channel
+// (Config.Consumer): every node sees every message, acknowledged
+// explicitly. A new subscription of the consumer restarts it right after
+// its ack floor (the last message acknowledged in order), so after a
+// reconnect or a restart the node gets, in stream order and at once, every
+// message it had not acknowledged, then new ones; any consume error ends
+// the subscription so that the next one restarts from the ack floor.
+// Delivery.ID is the stream sequence; duplicates are possible (at least
+// once) and are dropped by the receiver by ID.
+//
+// nats.go's jetstream API is used directly rather than watermill-nats:
+// ordered, resumable delivery needs the ack floor and the consumer's start
+// sequence, which watermill's subscriber does not expose; see
+// docs/transports.md.
+package jetstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sockgate/sockgate/transport"
+)
+
+// Defaults.
+const (
+	DefaultStream  = "SOCKGATE"
+	DefaultMaxAge  = 24 * time.Hour
+	DefaultMaxMsgs = 1_000_000
+	buffer         = 1024
+	opTimeout      = 10 * time.Second
+)
+
+// ErrConfig reports an invalid Config or channel name.
+var ErrConfig = errors.New("jetstream: invalid configuration")
+
+// Config configures a PubSub.
+type Config struct {
+	// Conn is the NATS connection (required); PubSub never closes it.
+	Conn *nats.Conn
+	// Stream is the JetStream stream (created or updated on first use);
+	// default "SOCKGATE".
+	Stream string
+	// Consumer is this node's durable name, stable across restarts;
+	// required for SubscribeAck.
+	Consumer string
+	// MaxAge and MaxMsgs bound the stream's retention; defaults 24 h and
+	// 1,000,000 messages. A node away longer loses what was discarded.
+	MaxAge  time.Duration
+	MaxMsgs int64
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// PubSub is a transport.Publisher, transport.Subscriber and
+// transport.AckSubscriber on JetStream.
+type PubSub struct {
+	cfg Config
+	log *slog.Logger
+	js  js.JetStream
+
+	mu          sync.Mutex
+	streamReady bool
+	shut        bool
+	done        chan struct{}
+	wg          sync.WaitGroup
+}
+
+var (
+	_ transport.Publisher     = (*PubSub)(nil)
+	_ transport.Subscriber    = (*PubSub)(nil)
+	_ transport.AckSubscriber = (*PubSub)(nil)
+	_ transport.Pinger        = (*PubSub)(nil)
+)
+
+// New returns a PubSub; it makes no request until first used.
+func New(cfg Config) (*PubSub, error) {
+	if cfg.Conn == nil {
+		return nil, fmt.Errorf("%w: Conn is nil", ErrConfig)
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if strings.ContainsAny(cfg.Stream, " .*>\t\r\n/\\") {
+		return nil, fmt.Errorf("%w: Stream %q: a stream name cannot contain spaces, dots, wildcards or slashes", ErrConfig, cfg.Stream)
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.MaxMsgs == 0 {
+		cfg.MaxMsgs = DefaultMaxMsgs
+	}
+	if cfg.MaxAge < 0 || cfg.MaxMsgs < 0 {
+		return nil, fmt.Errorf("%w: MaxAge and MaxMsgs must not be negative", ErrConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	j, err := js.New(cfg.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &PubSub{cfg: cfg, log: cfg.Logger, js: j, done: make(chan struct{})}, nil
+}
+
+// subject maps channel to its subject, refusing what is not one literal
+// subject.
+func (p *PubSub) subject(channel string) (string, error) {
+	if channel == "" || strings.ContainsAny(channel, " \t\r\n") {
+		return "", fmt.Errorf("%w: channel %q: empty or contains whitespace", ErrConfig, channel)
+	}
+	for _, tok := range strings.Split(channel, ".") {
+		if tok == "" || tok == "*" || tok == ">" {
+			return "", fmt.Errorf("%w: channel %q: empty token or wildcard", ErrConfig, channel)
+		}
+	}
+	return p.cfg.Stream + "." + channel, nil
+}
+
+// stream creates or updates the stream on first use; a failure is tried
+// again on the next call.
+func (p *PubSub) stream(ctx context.Context) error {
+	p.mu.Lock()
+	ready := p.streamReady
+	p.mu.Unlock()
+	if ready {
+		return nil
+	}
+	_, err := p.js.CreateOrUpdateStream(ctx, js.StreamConfig{
+		Name:     p.cfg.Stream,
+		Subjects: []string{p.cfg.Stream + ".>"},
+		MaxAge:   p.cfg.MaxAge,
+		MaxMsgs:  p.cfg.MaxMsgs,
+		Storage:  js.FileStorage,
+		Discard:  js.DiscardOld,
+	})
+	if err == nil {
+		p.mu.Lock()
+		p.streamReady = true
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func (p *PubSub) closed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.shut
+}
+
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, opTimeout)
+}
+
+// Publish sends msgs asynchronously and waits for their acknowledgements
+// in order.
+func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
+	if p.closed() {
+		return 0, fmt.Errorf("jetstream: publish to %q: %w", channel, transport.ErrClosed)
+	}
+	subj, err := p.subject(channel)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := p.stream(ctx); err != nil {
+		return 0, fmt.Errorf("jetstream: publish to %q: stream %q: %w", channel, p.cfg.Stream, err)
+	}
+	futures := make([]js.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := p.js.PublishAsync(subj, m)
+		if err != nil {
+			break
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return i, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, i, len(msgs), err)
+		case <-ctx.Done():
+			return i, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, i, len(msgs), ctx.Err())
+		}
+	}
+	if len(futures) < len(msgs) {
+		return len(futures), fmt.Errorf("jetstream: publish to %q: %d of %d sent", channel, len(futures), len(msgs))
+	}
+	return len(msgs), nil
+}
+
+func (p *PubSub) begin() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shut {
+		return transport.ErrClosed
+	}
+	p.wg.Add(1)
+	return nil
+}
+
+// Subscribe delivers every message published to channel after it returns.
+func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	subj, err := p.subject(channel)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.begin(); err != nil {
+		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
+	}
+	fail := func(err error) (<-chan []byte, error) {
+		p.wg.Done()
+		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
+	}
+	octx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := p.stream(octx); err != nil {
+		return fail(err)
+	}
+	s, err := p.js.Stream(octx, p.cfg.Stream)
+	if err != nil {
+		return fail(err)
+	}
+	start := s.CachedInfo().State.LastSeq + 1
+	c, err := p.js.OrderedConsumer(octx, p.cfg.Stream, js.OrderedConsumerConfig{
+		FilterSubjects: []string{subj},
+		DeliverPolicy:  js.DeliverByStartSequencePolicy,
+		OptStartSeq:    start,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	out := make(chan []byte, buffer)
+	sctx, stop := context.WithCancel(ctx)
+	cc, err := c.Consume(func(m js.Msg) {
+		select {
+		case out <- m.Data():
+		case <-sctx.Done():
+		case <-p.done:
+		}
+	})
+	if err != nil {
+		stop()
+		return fail(err)
+	}
+	go func() {
+		defer p.wg.Done()
+		defer close(out)
+		defer stop()
+		select {
+		case <-sctx.Done():
+		case <-p.done:
+		}
+		cc.Stop()
+		<-cc.Closed()
+	}()
+	return out, nil
+}
+
+// durable names the node's consumer of channel: its name and a hash of
+// the channel (consumer names cannot hold every character a channel can).
+func (p *PubSub) durable(channel string) string {
+	h := sha256.Sum256([]byte(channel))
+	return p.cfg.Consumer + "_" + hex.EncodeToString(h[:8])
+}
+
+// SubscribeAck reads channel through this node's durable consumer; see the
+// package doc.
+func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan transport.Delivery, error) {
+	if p.cfg.Consumer == "" || strings.ContainsAny(p.cfg.Consumer, " .*>\t\r\n/\\") {
+		return nil, fmt.Errorf("%w: Consumer %q: a durable name per node is required (no spaces, dots, wildcards or slashes)", ErrConfig, p.cfg.Consumer)
+	}
+	subj, err := p.subject(channel)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.begin(); err != nil {
+		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
+	}
+	fail := func(err error) (<-chan transport.Delivery, error) {
+		p.wg.Done()
+		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
+	}
+	octx, cancel := withTimeout(ctx)
+	defer cancel()
+	if err := p.stream(octx); err != nil {
+		return fail(err)
+	}
+	name := p.durable(channel)
+	cfg := js.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: subj,
+		AckPolicy:     js.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: buffer,
+		DeliverPolicy: js.DeliverNewPolicy,
+		// A node away longer than the stream keeps messages has nothing
+		// left to resume; its consumer goes too.
+		InactiveThreshold: p.cfg.MaxAge,
+	}
+	// An existing consumer restarts right after its ack floor, so what was
+	// delivered and not acknowledged comes again at once and in order.
+	old, err := p.js.Consumer(octx, p.cfg.Stream, name)
+	switch {
+	case err == nil:
+		info, err := old.Info(octx)
+		if err != nil {
+			return fail(err)
+		}
+		if err := p.js.DeleteConsumer(octx, p.cfg.Stream, name); err != nil && !errors.Is(err, js.ErrConsumerNotFound) {
+			return fail(err)
+		}
+		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = info.AckFloor.Stream + 1
+	case errors.Is(err, js.ErrConsumerNotFound):
+	default:
+		return fail(err)
+	}
+	c, err := p.js.CreateOrUpdateConsumer(octx, p.cfg.Stream, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	out := make(chan transport.Delivery, buffer)
+	sctx, stop := context.WithCancel(ctx)
+	cc, err := c.Consume(func(m js.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			p.log.Warn("jetstream: message without metadata skipped", "channel", channel, "error", err)
+			return
+		}
+		d := transport.Delivery{Data: m.Data(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Ack: acker(m)}
+		select {
+		case out <- d:
+		case <-sctx.Done():
+		case <-p.done:
+		}
+	}, js.ConsumeErrHandler(func(_ js.ConsumeContext, err error) {
+		// Any trouble ends this subscription; the next one restarts from
+		// the ack floor, so nothing is skipped.
+		p.log.Warn("jetstream: consume error; ending the subscription", "channel", channel, "error", err)
+		stop()
+	}))
+	if err != nil {
+		stop()
+		return fail(err)
+	}
+	go func() {
+		defer p.wg.Done()
+		defer close(out)
+		defer stop()
+		select {
+		case <-sctx.Done():
+		case <-p.done:
+		}
+		cc.Stop()
+		<-cc.Closed()
+	}()
+	return out, nil
+}
+
+func acker(m js.Msg) func() {
+	var once sync.Once
+	return func() { once.Do(func() { _ = m.Ack() }) }
+}
+
+// Ping checks the connection and JetStream with an account info request.
+func (p *PubSub) Ping(ctx context.Context) error {
+	if p.closed() {
+		return fmt.Errorf("jetstream: ping: %w", transport.ErrClosed)
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	if _, err := p.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("jetstream: ping: %w", err)
+	}
+	return nil
+}
+
+// Close ends every subscription and makes later calls return
+// transport.ErrClosed; it does not close the connection. Idempotent.
+func (p *PubSub) Close() error {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil
+	}
+	p.shut = true
+	close(p.done)
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
