@@ -367,13 +367,20 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		stop()
 		return fail(err)
 	}
+	// A lost connection ends the subscription too: pull responses in
+	// flight are gone, and the consumer would redeliver them only after
+	// the ack wait, behind newer messages.
+	status := p.cfg.Conn.StatusChanged(nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
 	go func() {
 		defer p.wg.Done()
 		defer close(out)
 		defer stop()
+		defer p.cfg.Conn.RemoveStatusListener(status)
 		select {
 		case <-sctx.Done():
 		case <-p.done:
+		case st := <-status:
+			p.log.Warn("jetstream: connection lost; ending the subscription to resume from the ack floor", "channel", channel, "status", st.String())
 		}
 		cc.Stop()
 		<-cc.Closed()

@@ -1,0 +1,256 @@
+//go:build integration
+
+package durability
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sockgate/sockgate/cluster"
+	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/natsserver"
+	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/socketio"
+	"github.com/sockgate/sockgate/transport"
+	"github.com/sockgate/sockgate/transport/jetstream"
+	"github.com/sockgate/sockgate/transport/redisstream"
+)
+
+// events is how many events the worker emits while the node is cut off.
+const events = 10_000
+
+// proxy forwards TCP connections to target until Cut, which closes the
+// listener and every connection; Restore listens again on the same port.
+type proxy struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	p.serve(ln)
+	t.Cleanup(p.Cut)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+}
+
+// Cut closes the listener and every forwarded connection.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	clear(p.conns)
+}
+
+// Restore accepts connections again on the same address.
+func (p *proxy) Restore() {
+	ln, err := net.Listen("tcp", p.addr)
+	require.NoError(p.t, err)
+	p.serve(ln)
+}
+
+// node is a Go server node: socketio with a user from the auth payload
+// ({"user": id}), a cluster.Manager on sub/pub, an HTTP listener.
+type node struct {
+	url string
+	mgr *cluster.Manager
+}
+
+func startNode(t *testing.T, ps interface {
+	transport.Publisher
+	transport.Subscriber
+}) *node {
+	t.Helper()
+	srv, err := socketio.NewServer(socketio.Config{})
+	require.NoError(t, err)
+	srv.Of("/").Use(func(_ context.Context, hs *socketio.Handshake) error {
+		var a struct{ User string }
+		if err := hs.BindAuth(&a); err != nil {
+			return err
+		}
+		hs.SetUser(a.User)
+		return nil
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m, err := cluster.New(cluster.Config{Server: srv, Publisher: ps, Subscriber: ps, Logger: log})
+	require.NoError(t, err)
+	require.NoError(t, m.Start(context.Background()))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = m.Close(ctx)
+		_ = srv.Close(ctx)
+		_ = hs.Close()
+	})
+	return &node{url: "http://" + ln.Addr().String(), mgr: m}
+}
+
+func seqOf(l peertest.Line) int64 {
+	if l.Str("event") != "seq" {
+		return -1
+	}
+	args, _ := l.JSON["args"].([]any)
+	if len(args) != 1 {
+		return -1
+	}
+	n, err := args[0].(json.Number).Int64()
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// cutter is what happens to the node's broker connection around the
+// emits.
+type cutter struct {
+	before func() // cut the node off before the worker starts
+	after  func() // restore it once everything is published
+}
+
+// run is the scenario: a client of the node in the user's room, the
+// node's broker connection cut, 10,000 events emitted by a worker, the
+// connection restored; the client gets them all, in order, once.
+func run(t *testing.T, n *node, cut cutter, w *gateway.Worker) {
+	peertest.RequirePython(t, "socketio", "aiohttp")
+	c := peertest.StartPython(t, "client", peertest.RepoPath("internal/peers/python/py_client.py"),
+		"--url", n.url, "--auth", `{"user": "u1"}`, "--ns", "/")
+	c.Out.WaitFor(t, "connected", 0, func(l peertest.Line) bool { return l.Str("connected") != "" })
+	ctx := context.Background()
+	flush := func() {
+		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		require.NoError(t, w.Flush(fctx))
+	}
+
+	require.NoError(t, w.EmitToUser(ctx, "u1", "ready", "x"))
+	flush()
+	c.Out.WaitFor(t, "the ready event", 0, func(l peertest.Line) bool { return l.Str("event") == "ready" })
+
+	if cut.before != nil {
+		cut.before()
+	}
+	start := time.Now()
+	for i := range events {
+		require.NoError(t, w.EmitToUser(ctx, "u1", "seq", i, gateway.WaitIfFull()))
+	}
+	flush()
+	t.Logf("worker published %d events in %v; health %+v; worker %+v",
+		events, time.Since(start).Round(time.Millisecond), n.mgr.Health(), w.Stats())
+	if cut.after != nil {
+		cut.after()
+	}
+	back := time.Now()
+	_, last := c.Out.WaitForWithin(t, 60*time.Second, "the last event", 0,
+		func(l peertest.Line) bool { return seqOf(l) == events-1 })
+	t.Logf("all %d events at the client %v after the connection returned; manager %+v",
+		events, last.At.Sub(back).Round(time.Millisecond), n.mgr.Stats())
+
+	next := int64(0)
+	for _, l := range c.Out.Snapshot() {
+		s := seqOf(l)
+		if s < 0 {
+			continue
+		}
+		if s != next {
+			t.Fatalf("event %d arrived where %d was due (lost, reordered or twice)", s, next)
+		}
+		next++
+	}
+	require.Equal(t, int64(events), next)
+}
+
+func newWorker(t *testing.T, pub transport.Publisher) *gateway.Worker {
+	t.Helper()
+	w, err := gateway.NewWorker(gateway.WorkerConfig{Publisher: pub})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	return w
+}
+
+func TestRedisStreamsNodeCutOff(t *testing.T) {
+	t.Parallel()
+	rs := redisserver.Start(t, redisserver.WithArgs("--appendonly", "yes"))
+	px := startProxy(t, rs.Addr())
+	nodeClient := redis.NewClient(&redis.Options{Addr: px.addr, PoolSize: 8, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = nodeClient.Close() })
+	nodePS, err := redisstream.New(redisstream.Config{Client: nodeClient, Consumer: "node-1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nodePS.Close() })
+	workerClient := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	t.Cleanup(func() { _ = workerClient.Close() })
+	workerPS, err := redisstream.New(redisstream.Config{Client: workerClient})
+	require.NoError(t, err)
+	run(t, startNode(t, nodePS), cutter{before: px.Cut, after: px.Restore}, newWorker(t, workerPS))
+}
+
+func TestJetStreamNodeCutOff(t *testing.T) {
+	t.Parallel()
+	ns := natsserver.Start(t)
+	px := startProxy(t, ns.Addr())
+	nodeConn, err := nats.Connect("nats://"+px.addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(nodeConn.Close)
+	nodePS, err := jetstream.New(jetstream.Config{Conn: nodeConn, Consumer: "node-1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nodePS.Close() })
+	workerConn, err := nats.Connect(ns.URL())
+	require.NoError(t, err)
+	t.Cleanup(workerConn.Close)
+	workerPS, err := jetstream.New(jetstream.Config{Conn: workerConn})
+	require.NoError(t, err)
+	run(t, startNode(t, nodePS), cutter{before: px.Cut, after: px.Restore}, newWorker(t, workerPS))
+}
