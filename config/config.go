@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -33,6 +35,21 @@ const (
 	// EnvAuthSecret is the HMAC secret of the signed user tokens (package
 	// auth); unset or empty means no token authentication is configured.
 	EnvAuthSecret = "SOCKET_AUTH_SECRET"
+	// EnvTransport chooses the broker transport: redis, redis-streams,
+	// nats, jetstream or memory.
+	EnvTransport = "SOCKET_TRANSPORT"
+	// EnvNATSURL is the NATS server URL of the nats and jetstream
+	// transports.
+	EnvNATSURL = "NATS_URL"
+	// EnvStream is the Redis stream prefix / JetStream stream name of the
+	// persistent transports.
+	EnvStream = "SOCKET_STREAM"
+	// EnvStreamMaxLen caps the persistent transports' retention, in
+	// messages.
+	EnvStreamMaxLen = "SOCKET_STREAM_MAXLEN"
+	// EnvNodeID is a server node's durable consumer name on the persistent
+	// transports, stable across its restarts.
+	EnvNodeID = "SOCKET_NODE_ID"
 )
 
 // Defaults and limits.
@@ -45,6 +62,15 @@ const (
 	MaxQueueSize = 1 << 24
 	// UserIDPlaceholder is replaced by the user ID in UserRoom.
 	UserIDPlaceholder = "{id}"
+	// DefaultTransport is Redis pub/sub, python-socketio's own.
+	DefaultTransport = TransportRedis
+	// DefaultNATSURL is a local NATS server.
+	DefaultNATSURL = "nats://127.0.0.1:4222"
+	// DefaultStream is the default JetStream stream name.
+	DefaultStream = "SOCKGATE"
+	// DefaultStreamMaxLen is the default retention of the persistent
+	// transports, in messages.
+	DefaultStreamMaxLen = 100_000
 	// DefaultUserRoom is the default user room template.
 	DefaultUserRoom = "user:" + UserIDPlaceholder
 )
@@ -81,7 +107,34 @@ type Config struct {
 	// means no token authentication is configured. It is never printed:
 	// String, GoString and LogValue show only whether it is set.
 	AuthSecret string
+	// Transport is the broker transport (SOCKET_TRANSPORT): one of
+	// Transports. Default "redis" (pub/sub in python-socketio's format).
+	Transport string
+	// NATSURL is the NATS server of the nats and jetstream transports
+	// (NATS_URL). Default "nats://127.0.0.1:4222".
+	NATSURL string
+	// Stream is the JetStream stream name (SOCKET_STREAM); default
+	// "SOCKGATE". Letters, digits, "-" and "_" only.
+	Stream string
+	// StreamMaxLen caps the retention of the persistent transports, in
+	// messages (SOCKET_STREAM_MAXLEN); default 100000.
+	StreamMaxLen int64
+	// NodeID is this server node's durable consumer name on the
+	// persistent transports (SOCKET_NODE_ID); default the host name.
+	NodeID string
 }
+
+// The transports SOCKET_TRANSPORT accepts.
+const (
+	TransportRedis        = "redis"
+	TransportRedisStreams = "redis-streams"
+	TransportNATS         = "nats"
+	TransportJetStream    = "jetstream"
+	TransportMemory       = "memory"
+)
+
+// Transports lists the accepted SOCKET_TRANSPORT values.
+var Transports = []string{TransportRedis, TransportRedisStreams, TransportNATS, TransportJetStream, TransportMemory}
 
 // Default returns the configuration used when no variable is set.
 func Default() Config {
@@ -90,7 +143,71 @@ func Default() Config {
 		Dialect:   codec.Current,
 		QueueSize: DefaultQueueSize,
 		UserRoom:  DefaultUserRoom,
+
+		Transport:    DefaultTransport,
+		NATSURL:      DefaultNATSURL,
+		Stream:       DefaultStream,
+		StreamMaxLen: DefaultStreamMaxLen,
+		NodeID:       defaultNodeID(),
 	}
+}
+
+func defaultNodeID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "sockgate"
+	}
+	return sanitizeName(h)
+}
+
+// sanitizeName keeps letters, digits, "-" and "_" (durable consumer and
+// stream names refuse dots, spaces and wildcards).
+func sanitizeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !nameChar(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func nameChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+func checkName(varName, v string) error {
+	if v == "" {
+		return &SettingError{Var: varName, Value: v, Reason: "empty"}
+	}
+	for i := 0; i < len(v); i++ {
+		if !nameChar(v[i]) {
+			return &SettingError{Var: varName, Value: v, Reason: "only letters, digits, '-' and '_' are allowed"}
+		}
+	}
+	return nil
+}
+
+func checkTransport(v string) error {
+	if slices.Contains(Transports, v) {
+		return nil
+	}
+	return &SettingError{Var: EnvTransport, Value: v, Reason: "unknown transport (want " + strings.Join(Transports, ", ") + ")"}
+}
+
+func checkNATSURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+		return &SettingError{Var: EnvNATSURL, Value: v, Err: err, Reason: "want nats://host:port or tls://host:port"}
+	}
+	return nil
+}
+
+func checkStreamMaxLen(n int64) error {
+	if n < 1 {
+		return &SettingError{Var: EnvStreamMaxLen, Value: strconv.FormatInt(n, 10), Reason: "must be at least 1"}
+	}
+	return nil
 }
 
 // FromEnv reads the configuration from the process environment; see
@@ -174,6 +291,32 @@ func FromLookup(lookup func(key string) (string, bool)) (Config, error) {
 		}
 	}
 
+	if v, ok := get(EnvTransport); ok {
+		c.Transport = v
+		add(checkTransport(v))
+	}
+	if v, ok := get(EnvNATSURL); ok {
+		c.NATSURL = v
+		add(checkNATSURL(v))
+	}
+	if v, ok := get(EnvStream); ok {
+		c.Stream = v
+		add(checkName(EnvStream, v))
+	}
+	if v, ok := get(EnvStreamMaxLen); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			add(&SettingError{Var: EnvStreamMaxLen, Value: v, Reason: "not a whole number"})
+		} else {
+			c.StreamMaxLen = n
+			add(checkStreamMaxLen(n))
+		}
+	}
+	if v, ok := get(EnvNodeID); ok {
+		c.NodeID = v
+		add(checkName(EnvNodeID, v))
+	}
+
 	return c, errors.Join(errs...)
 }
 
@@ -189,6 +332,11 @@ func (c Config) Validate() error {
 		checkQueueSizeSetting(c.QueueSize),
 		checkUserRoom(c.UserRoom),
 		checkAuthSecret(c.AuthSecret),
+		checkTransport(c.Transport),
+		checkNATSURL(c.NATSURL),
+		checkName(EnvStream, c.Stream),
+		checkStreamMaxLen(c.StreamMaxLen),
+		checkName(EnvNodeID, c.NodeID),
 	} {
 		if err != nil {
 			errs = append(errs, err)

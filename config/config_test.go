@@ -27,7 +27,10 @@ func env(kv map[string]string) func(string) (string, bool) {
 
 func TestDefault(t *testing.T) {
 	t.Parallel()
-	want := config.Config{Channel: "socketio", Dialect: codec.Current, QueueSize: 16384, UserRoom: "user:{id}"}
+	want := config.Config{Channel: "socketio", Dialect: codec.Current, QueueSize: 16384, UserRoom: "user:{id}",
+		Transport: "redis", NATSURL: "nats://127.0.0.1:4222", Stream: "SOCKGATE", StreamMaxLen: 100000,
+		NodeID: config.Default().NodeID}
+	assert.NotEmpty(t, want.NodeID, "the host name")
 	assert.Equal(t, want, config.Default())
 	require.NoError(t, config.Default().Validate())
 
@@ -155,9 +158,10 @@ func TestFromEnv(t *testing.T) { // t.Setenv: not parallel
 	t.Setenv(config.EnvUserRoom, "member/{id}")
 	c, err := config.FromEnv()
 	require.NoError(t, err)
-	assert.Equal(t, config.Config{
-		RedisURL: "redis://cache:6379/1", Channel: "events", Dialect: codec.Legacy, QueueSize: 100, UserRoom: "member/{id}",
-	}, c)
+	want := config.Default()
+	want.RedisURL, want.Channel, want.Dialect, want.QueueSize, want.UserRoom =
+		"redis://cache:6379/1", "events", codec.Legacy, 100, "member/{id}"
+	assert.Equal(t, want, c)
 
 	t.Setenv(config.EnvQueueSize, "x")
 	_, err = config.FromEnv()
@@ -301,4 +305,33 @@ func TestPrintingHidesAuthSecret(t *testing.T) {
 	}
 	assert.Contains(t, c.String(), "SOCKET_AUTH_SECRET=set")
 	assert.Contains(t, b.String(), "config.auth_secret=set")
+}
+
+func TestTransportSettings(t *testing.T) {
+	t.Parallel()
+	c, err := config.FromLookup(env(map[string]string{
+		config.EnvTransport: "jetstream", config.EnvNATSURL: "nats://broker:4222", config.EnvStream: "APP_EVENTS",
+		config.EnvStreamMaxLen: "5000", config.EnvNodeID: "web-1",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "jetstream", c.Transport)
+	assert.Equal(t, "nats://broker:4222", c.NATSURL)
+	assert.Equal(t, "APP_EVENTS", c.Stream)
+	assert.Equal(t, int64(5000), c.StreamMaxLen)
+	assert.Equal(t, "web-1", c.NodeID)
+	require.NoError(t, c.Validate())
+
+	for key, bad := range map[string]string{
+		config.EnvTransport:    "kafka",
+		config.EnvNATSURL:      "http://broker",
+		config.EnvStream:       "a.b",
+		config.EnvStreamMaxLen: "0",
+		config.EnvNodeID:       "web 1",
+	} {
+		_, err := config.FromLookup(env(map[string]string{key: bad}))
+		var se *config.SettingError
+		require.ErrorAs(t, err, &se, "%s=%q", key, bad)
+		assert.Equal(t, key, se.Var, "the error names the variable")
+		assert.ErrorIs(t, err, config.ErrInvalid)
+	}
 }
