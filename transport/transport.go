@@ -57,7 +57,9 @@ type Delivery struct {
 // transport's Config) that, after a disconnect or a restart of the
 // subscriber or the broker, resumes with the first message this consumer
 // has not acknowledged. Delivery is at least once, in publish order per
-// channel; Delivery.ID lets the receiver drop a duplicate.
+// channel; Delivery.ID lets the receiver drop a duplicate. A subscription
+// may end (its Go channel closes) when the broker connection is lost; the
+// receiver subscribes again and resumes there.
 type AckSubscriber interface {
 	SubscribeAck(ctx context.Context, channel string) (<-chan Delivery, error)
 }

@@ -175,7 +175,10 @@ func testOrder(t *testing.T, f Factory) {
 	channel := Channel(t)
 	ch := subscribe(t, sub, channel)
 	const n = 1000
+	published := make(chan struct{})
+	defer func() { <-published }() // no t.Errorf after the test returned
 	go func() {
+		defer close(published)
 		// In batches and one by one: order holds across Publish calls of
 		// one goroutine too.
 		for i := 0; i < n; {
@@ -348,6 +351,26 @@ func receiveAck(t *testing.T, ch <-chan transport.Delivery, what string) transpo
 	return transport.Delivery{}
 }
 
+// subscribeAckRetry subscribes until the broker takes the subscription
+// (it may be restarting).
+func subscribeAckRetry(t *testing.T, as transport.AckSubscriber, channel string) (<-chan transport.Delivery, context.CancelFunc) {
+	t.Helper()
+	end := time.Now().Add(Wait)
+	for {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := as.SubscribeAck(ctx, channel)
+		if err == nil {
+			t.Cleanup(cancel)
+			return ch, cancel
+		}
+		cancel()
+		if time.Now().After(end) {
+			t.Fatalf("SubscribeAck(%q) after the restart: %v", channel, err)
+		}
+		time.Sleep(50 * time.Millisecond) // retry pacing while the broker comes back
+	}
+}
+
 func drainAck(ch <-chan transport.Delivery) {
 	for range ch {
 	}
@@ -433,7 +456,20 @@ func testRestart(t *testing.T, f Factory, feat Features) {
 	feat.Restart(t)
 	next, lastID := 0, ""
 	for next < n {
-		d := receiveAck(t, ch, fmt.Sprint("message ", next))
+		var d transport.Delivery
+		select {
+		case got, ok := <-ch:
+			if !ok {
+				// The subscription ended with the connection: subscribe
+				// again, as a receiver does; it resumes after the last
+				// acknowledged message.
+				ch, _ = subscribeAckRetry(t, as, channel)
+				continue
+			}
+			d = got
+		case <-time.After(Wait):
+			t.Fatalf("message %d: nothing within %v", next, Wait)
+		}
 		if d.ID != "" && d.ID == lastID {
 			continue // a redelivery across the restart
 		}
