@@ -459,14 +459,16 @@ func (c *conn) upgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	fail := func(why string) {
 		c.s.log.Debug("engineio: upgrade failed", "sid", c.id, "why", why)
-		_ = nc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
-		_, _ = nc.Write(closeFrame(closePolicy, why))
-		nc.Close()
+		// The session is back to plain polling before the client hears
+		// of the failure, so that it may try again at once.
 		c.mu.Lock()
 		c.upgrading = false
 		c.probeNC = nil
 		c.probed = false
 		c.mu.Unlock()
+		_ = nc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+		_, _ = nc.Write(closeFrame(closePolicy, why))
+		nc.Close()
 	}
 	c.mu.Lock()
 	if c.closed {
