@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/wsclient"
 )
 
 // The measuring client: one raw websocket connection speaking just enough
@@ -193,78 +194,12 @@ func (c *client) onEvent(body []byte, now int64) {
 }
 
 // scanInt returns the integer value of key in a JSON object (any spacing).
-func scanInt(b []byte, key string) (int64, bool) {
-	i := bytes.Index(b, []byte(key))
-	if i < 0 {
-		return 0, false
-	}
-	i += len(key)
-	for i < len(b) && (b[i] == ' ' || b[i] == ':') {
-		i++
-	}
-	var v int64
-	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		v = v*10 + int64(b[i]-'0')
-		i++
-	}
-	return v, i > start
-}
+func scanInt(b []byte, key string) (int64, bool) { return wsclient.ScanInt(b, key) }
 
 // readMessage reads one whole websocket data message (joining fragments)
 // and answers pings.
 func (c *client) readMessage() ([]byte, error) {
-	var msg []byte
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(c.br, h[:]); err != nil {
-			return nil, err
-		}
-		fin, op := h[0]&0x80 != 0, h[0]&0x0f
-		if h[1]&0x80 != 0 {
-			return nil, fmt.Errorf("%w: masked frame from the server", errFrame)
-		}
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var ext [2]byte
-			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
-				return nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(ext[:]))
-		case 127:
-			var ext [8]byte
-			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
-				return nil, err
-			}
-			n = binary.BigEndian.Uint64(ext[:])
-		}
-		if n > 64<<20 {
-			return nil, fmt.Errorf("%w: %d-byte frame", errFrame, n)
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(c.br, payload); err != nil {
-			return nil, err
-		}
-		switch op {
-		case 0x8: // close
-			return nil, errors.New("websocket close frame")
-		case 0x9: // ping
-			if err := c.writeFrame(0xA, payload); err != nil {
-				return nil, err
-			}
-			continue
-		case 0xA: // pong
-			continue
-		case 0x1, 0x2, 0x0:
-			msg = append(msg, payload...)
-			if fin {
-				return msg, nil
-			}
-		default:
-			return nil, fmt.Errorf("%w: opcode %d", errFrame, op)
-		}
-	}
+	return wsclient.ReadMessage(c.br, nil, 64<<20, func(p []byte) error { return c.writeFrame(wsclient.OpPong, p) })
 }
 
 func (c *client) writeText(p []byte) error { return c.writeFrame(0x1, p) }
@@ -273,23 +208,7 @@ func (c *client) writeText(p []byte) error { return c.writeFrame(0x1, p) }
 func (c *client) writeFrame(op byte, p []byte) error {
 	c.wm.Lock()
 	defer c.wm.Unlock()
-	buf := make([]byte, 0, 14+len(p))
-	buf = append(buf, 0x80|op)
-	switch n := len(p); {
-	case n < 126:
-		buf = append(buf, 0x80|byte(n))
-	case n < 1<<16:
-		buf = append(buf, 0x80|126, byte(n>>8), byte(n))
-	default:
-		buf = append(buf, 0x80|127)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(n))
-	}
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
-	buf = append(buf, mask[:]...)
-	for i, b := range p {
-		buf = append(buf, b^mask[i%4])
-	}
+	buf := wsclient.AppendFrame(make([]byte, 0, 14+len(p)), op, p)
 	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	_, err := c.nc.Write(buf)
 	return err

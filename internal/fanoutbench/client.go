@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/wsclient"
 )
 
 // The load client: raw websocket connections speaking just enough
@@ -367,81 +368,16 @@ func (c *wsConn) onEvent(body []byte, now int64) {
 }
 
 // scanInt returns the non-negative integer following key in b.
-func scanInt(b []byte, key string) (int64, bool) {
-	i := bytes.Index(b, []byte(key))
-	if i < 0 {
-		return 0, false
-	}
-	i += len(key)
-	var v int64
-	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		v = v*10 + int64(b[i]-'0')
-		i++
-	}
-	return v, i > start
-}
+func scanInt(b []byte, key string) (int64, bool) { return wsclient.ScanInt(b, key) }
 
 // readMessage reads one whole websocket data message (joining fragments)
-// and answers control frames. The result is valid until the next call.
+// and answers pings. The result is valid until the next call.
 func (c *wsConn) readMessage() ([]byte, error) {
-	c.buf = c.buf[:0]
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(c.br, h[:]); err != nil {
-			return nil, err
-		}
-		fin, op := h[0]&0x80 != 0, h[0]&0x0f
-		if h[1]&0x80 != 0 {
-			return nil, fmt.Errorf("%w: masked frame from the server", errFrame)
-		}
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var e [2]byte
-			if _, err := io.ReadFull(c.br, e[:]); err != nil {
-				return nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(e[:]))
-		case 127:
-			var e [8]byte
-			if _, err := io.ReadFull(c.br, e[:]); err != nil {
-				return nil, err
-			}
-			n = binary.BigEndian.Uint64(e[:])
-		}
-		if n > 16<<20 {
-			return nil, fmt.Errorf("%w: %d-byte frame", errFrame, n)
-		}
-		if op >= 8 { // control frame
-			p := make([]byte, n)
-			if _, err := io.ReadFull(c.br, p); err != nil {
-				return nil, err
-			}
-			switch op {
-			case 8:
-				return nil, fmt.Errorf("websocket close frame %x", p)
-			case 9:
-				if err := c.writeFrame(0xA, p); err != nil {
-					return nil, err
-				}
-			}
-			continue
-		}
-		off := len(c.buf)
-		if cap(c.buf)-off < int(n) {
-			nb := make([]byte, off, off+int(n)+256)
-			copy(nb, c.buf)
-			c.buf = nb
-		}
-		c.buf = c.buf[:off+int(n)]
-		if _, err := io.ReadFull(c.br, c.buf[off:]); err != nil {
-			return nil, err
-		}
-		if fin {
-			return c.buf, nil
-		}
+	m, err := wsclient.ReadMessage(c.br, c.buf, 16<<20, func(p []byte) error { return c.writeFrame(wsclient.OpPong, p) })
+	if m != nil {
+		c.buf = m
 	}
+	return m, err
 }
 
 func (c *wsConn) writeText(p []byte) error { return c.writeFrame(1, p) }
@@ -452,14 +388,7 @@ func (c *wsConn) writeFrame(op byte, p []byte) error {
 	if len(p) > 125 {
 		return fmt.Errorf("%w: %d-byte client frame", errFrame, len(p))
 	}
-	f := make([]byte, 0, 6+len(p))
-	f = append(f, 0x80|op, 0x80|byte(len(p)))
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
-	f = append(f, mask[:]...)
-	for i, b := range p {
-		f = append(f, b^mask[i&3])
-	}
+	f := wsclient.AppendFrame(make([]byte, 0, 6+len(p)), op, p)
 	if c.raw {
 		for len(f) > 0 {
 			n, err := syscall.Write(c.fd, f)
