@@ -4,14 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -59,27 +54,9 @@ func dial(ctx context.Context, addr string) (*client, error) {
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
-	var key [16]byte
-	_, _ = rand.Read(key[:])
-	k := base64.StdEncoding.EncodeToString(key[:])
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
-		return fail(err)
-	}
-	br := bufio.NewReaderSize(nc, 64<<10)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := wsclient.Upgrade(nc, nc, addr, "/socket.io/?EIO=4&transport=websocket", 64<<10)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", errHandshake, err))
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fail(fmt.Errorf("%w: status %s", errHandshake, resp.Status))
-	}
-	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != base64.StdEncoding.EncodeToString(h[:]) {
-		return fail(fmt.Errorf("%w: bad Sec-WebSocket-Accept %q", errHandshake, got))
 	}
 	c := &client{nc: nc, br: br, phase: -1, notify: make(chan struct{}), done: make(chan struct{})}
 	msg, err := c.readMessage()

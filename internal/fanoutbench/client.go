@@ -4,14 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -220,27 +216,10 @@ func dialOne(ctx context.Context, f *fleet, addr string) (*wsConn, error) {
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
-	var key [16]byte
-	_, _ = rand.Read(key[:])
-	k := base64.StdEncoding.EncodeToString(key[:])
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
-		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
-		return fail(err)
-	}
 	tr := &timedReader{r: nc}
-	br := bufio.NewReaderSize(tr, readBuffer)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := wsclient.Upgrade(nc, tr, addr, "/socket.io/?EIO=4&transport=websocket", readBuffer)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", errHandshake, err))
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fail(fmt.Errorf("%w: status %s", errHandshake, resp.Status))
-	}
-	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), acceptKey(k); got != want {
-		return fail(fmt.Errorf("%w: Sec-WebSocket-Accept %q, want %q", errHandshake, got, want))
 	}
 	c := &wsConn{f: f, nc: nc, br: br, tr: tr}
 	// Engine.IO open, then Socket.IO CONNECT to "/" and its answer.
@@ -288,11 +267,6 @@ func (t *timedReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.at = time.Now().UnixNano()
 	return n, err
-}
-
-func acceptKey(k string) string {
-	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(h[:])
 }
 
 // readLoop counts events until the connection ends.

@@ -5,12 +5,16 @@
 package wsclient
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 )
 
 // Opcodes.
@@ -143,4 +147,37 @@ func ScanInt(b []byte, key string) (int64, bool) {
 		i++
 	}
 	return v, i > start
+}
+
+// ErrHandshake reports a failed websocket opening handshake.
+var ErrHandshake = errors.New("wsclient: handshake failed")
+
+// Upgrade performs the opening handshake for path on conn (host is the
+// Host header) and returns a reader of bufSize over r, the source of
+// conn's bytes (conn itself, or a wrapper of it), positioned after the
+// server's response. It checks the 101 status and Sec-WebSocket-Accept.
+func Upgrade(conn io.Writer, r io.Reader, host, path string, bufSize int) (*bufio.Reader, error) {
+	var key [16]byte
+	_, _ = rand.Read(key[:])
+	k := base64.StdEncoding.EncodeToString(key[:])
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + k +
+		"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(r, bufSize)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return nil, fmt.Errorf("%w: status %s", ErrHandshake, resp.Status)
+	}
+	h := sha1.Sum([]byte(k + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(h[:]); got != want {
+		return nil, fmt.Errorf("%w: Sec-WebSocket-Accept %q, want %q", ErrHandshake, got, want)
+	}
+	return br, nil
 }
