@@ -84,7 +84,7 @@ func ProvideBroker(cfg config.Config, log *slog.Logger) (Broker, func(), error) 
 		return Broker{ps, ps}, func() { _ = ps.Close(); _ = client.Close() }, nil
 	case config.TransportNATS, config.TransportJetStream:
 		nc, err := nats.Connect(cfg.NATSURL, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-			nats.RetryOnFailedConnect(true), nats.Name("sockgate "+cfg.NodeID))
+			nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(-1), nats.Name("sockgate "+cfg.NodeID))
 		if err != nil {
 			return Broker{}, nil, fmt.Errorf("di: connect to NATS at %s: %w", cfg.NATSURL, err)
 		}

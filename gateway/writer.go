@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,9 @@ import (
 // exponential backoff while the broker is unreachable.
 type writer struct {
 	pub       transport.Publisher
+	idem      transport.IdempotentPublisher // pub, when it numbers messages
+	producer  string                        // this writer's producer name for idem
+	next      uint64                        // the number of the next message for idem; loop only
 	channel   string
 	batchSize int
 	retryMin  time.Duration
@@ -50,8 +55,19 @@ func newWriter(pub transport.Publisher, channel string, size, batch int, retryMi
 		queue: make(chan []byte, size), stop: make(chan struct{}), done: make(chan struct{}),
 		baseCtx: ctx, cancel: cancel, progress: make(chan struct{}),
 	}
+	if ip, ok := pub.(transport.IdempotentPublisher); ok {
+		w.idem, w.producer, w.next = ip, newProducer(), 1
+	}
 	w.up.Store(true)
 	return w
+}
+
+// newProducer names a writer for IdempotentPublisher: random, so that no
+// two writers (in any process) share numbers.
+func newProducer() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // enqueue hands msg to the writer. It never blocks unless wait is set; a
@@ -182,23 +198,33 @@ func (w *writer) loop() {
 
 // publishOnce makes one attempt, bounded by the configured timeout if any
 // (without one, the transport's own timeouts bound it, and Close cancels it).
-func (w *writer) publishOnce(batch [][]byte) (int, error) {
-	if w.timeout <= 0 {
-		return w.pub.Publish(w.baseCtx, w.channel, batch)
+// first is the number of batch[0] when the publisher is idempotent.
+func (w *writer) publishOnce(batch [][]byte, first uint64) (int, error) {
+	ctx := w.baseCtx
+	if w.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(w.baseCtx, w.timeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(w.baseCtx, w.timeout)
-	defer cancel()
+	if w.idem != nil {
+		return w.idem.PublishIdempotent(ctx, w.channel, transport.Sequence{Producer: w.producer, First: first}, batch)
+	}
 	return w.pub.Publish(ctx, w.channel, batch)
 }
 
 // publish sends batch, retrying until it is confirmed. It returns false
 // when the writer was stopped meanwhile (the rest is dropped and counted).
+// With an IdempotentPublisher, a retry carries the same numbers, so the
+// broker drops what it stored before a confirmation was lost.
 func (w *writer) publish(batch [][]byte) bool {
 	backoff := w.retryMin
 	var timer *time.Timer
+	first := w.next
+	w.next += uint64(len(batch))
 	for {
-		n, err := w.publishOnce(batch)
+		n, err := w.publishOnce(batch, first)
 		batch = batch[n:]
+		first += uint64(n)
 		if len(batch) == 0 {
 			// Connection state first, so that whoever sees the messages
 			// settle also sees the broker as connected.

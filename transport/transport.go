@@ -63,3 +63,25 @@ type Delivery struct {
 type AckSubscriber interface {
 	SubscribeAck(ctx context.Context, channel string) (<-chan Delivery, error)
 }
+
+// Sequence numbers the messages of one IdempotentPublisher call.
+type Sequence struct {
+	// Producer names the publisher: unique to one publishing process for
+	// its lifetime (a random ID), the same across its retries.
+	Producer string
+	// First is the number of the call's first message; msgs[i] is
+	// First+i. Numbers increase with publish order and a number is never
+	// reused for another message; gaps are allowed.
+	First uint64
+}
+
+// IdempotentPublisher is an optional capability of persistent transports
+// (Redis Streams, JetStream): Publish where every message carries its
+// producer's sequence number, so that the broker keeps each number once.
+// When a broker restarts after storing messages whose confirmations it never
+// sent, retrying msgs[n:] with Sequence.First+n stores no duplicate (Publish
+// would). How long a broker remembers a producer is the transport's to
+// document (JetStream: the stream's duplicate window).
+type IdempotentPublisher interface {
+	PublishIdempotent(ctx context.Context, channel string, seq Sequence, msgs [][]byte) (n int, err error)
+}

@@ -154,17 +154,19 @@ func seqOf(l peertest.Line) int64 {
 	return n
 }
 
-// cutter is what happens to the node's broker connection around the
-// emits.
-type cutter struct {
-	before func() // cut the node off before the worker starts
-	after  func() // restore it once everything is published
+// scenario is what happens to the broker around the emits; every step is
+// optional.
+type scenario struct {
+	before  func() // before the first event
+	mid     func() // once the first half is emitted and 1,000 are published
+	emitted func() // once every event is emitted (the worker may be retrying)
+	flushed func() // once the worker has published everything
 }
 
-// run is the scenario: a client of the node in the user's room, the
-// node's broker connection cut, 10,000 events emitted by a worker, the
-// connection restored; the client gets them all, in order, once.
-func run(t *testing.T, n *node, cut cutter, w *gateway.Worker) {
+// run is the test: a client of the node in the user's room; 10,000 events
+// emitted by a worker in two halves around the scenario's steps; the client
+// gets them all, in order, once.
+func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 	peertest.RequirePython(t, "socketio", "aiohttp")
 	c := peertest.StartPython(t, "client", peertest.RepoPath("internal/peers/python/py_client.py"),
 		"--url", n.url, "--auth", `{"user": "u1"}`, "--ns", "/")
@@ -175,28 +177,37 @@ func run(t *testing.T, n *node, cut cutter, w *gateway.Worker) {
 		defer cancel()
 		require.NoError(t, w.Flush(fctx))
 	}
+	step := func(f func()) {
+		if f != nil {
+			f()
+		}
+	}
+	emit := func(from, to int) {
+		for i := from; i < to; i++ {
+			require.NoError(t, w.EmitToUser(ctx, "u1", "seq", i, gateway.WaitIfFull()))
+		}
+	}
 
 	require.NoError(t, w.EmitToUser(ctx, "u1", "ready", "x"))
 	flush()
 	c.Out.WaitFor(t, "the ready event", 0, func(l peertest.Line) bool { return l.Str("event") == "ready" })
+	base := w.Stats().Published
 
-	if cut.before != nil {
-		cut.before()
-	}
+	step(sc.before)
 	start := time.Now()
-	for i := range events {
-		require.NoError(t, w.EmitToUser(ctx, "u1", "seq", i, gateway.WaitIfFull()))
-	}
+	emit(0, events/2)
+	waitPublished(t, w, base+1000)
+	step(sc.mid)
+	emit(events/2, events)
+	step(sc.emitted)
 	flush()
 	t.Logf("worker published %d events in %v; health %+v; worker %+v",
 		events, time.Since(start).Round(time.Millisecond), n.mgr.Health(), w.Stats())
-	if cut.after != nil {
-		cut.after()
-	}
+	step(sc.flushed)
 	back := time.Now()
 	_, last := c.Out.WaitForWithin(t, 60*time.Second, "the last event", 0,
 		func(l peertest.Line) bool { return seqOf(l) == events-1 })
-	t.Logf("all %d events at the client %v after the connection returned; manager %+v",
+	t.Logf("all %d events at the client %v after the broker or the connection returned; manager %+v",
 		events, last.At.Sub(back).Round(time.Millisecond), n.mgr.Stats())
 
 	next := int64(0)
@@ -211,6 +222,19 @@ func run(t *testing.T, n *node, cut cutter, w *gateway.Worker) {
 		next++
 	}
 	require.Equal(t, int64(events), next)
+}
+
+// waitPublished waits until the worker has published n messages in all.
+// The worker has no event for it, so its counter is polled.
+func waitPublished(t *testing.T, w *gateway.Worker, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for w.Stats().Published < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker published %d of %d within 60 s", w.Stats().Published, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func newWorker(t *testing.T, pub transport.Publisher) *gateway.Worker {
@@ -234,23 +258,89 @@ func TestRedisStreamsNodeCutOff(t *testing.T) {
 	t.Cleanup(func() { _ = workerClient.Close() })
 	workerPS, err := redisstream.New(redisstream.Config{Client: workerClient})
 	require.NoError(t, err)
-	run(t, startNode(t, nodePS), cutter{before: px.Cut, after: px.Restore}, newWorker(t, workerPS))
+	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore}, newWorker(t, workerPS))
 }
 
 func TestJetStreamNodeCutOff(t *testing.T) {
 	t.Parallel()
 	ns := natsserver.Start(t)
 	px := startProxy(t, ns.Addr())
-	nodeConn, err := nats.Connect("nats://"+px.addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	nodeConn, err := nats.Connect("nats://"+px.addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+		nats.ReconnectBufSize(-1))
 	require.NoError(t, err)
 	t.Cleanup(nodeConn.Close)
 	nodePS, err := jetstream.New(jetstream.Config{Conn: nodeConn, Consumer: "node-1"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = nodePS.Close() })
-	workerConn, err := nats.Connect(ns.URL())
+	workerConn, err := nats.Connect(ns.URL(), nats.ReconnectBufSize(-1))
 	require.NoError(t, err)
 	t.Cleanup(workerConn.Close)
 	workerPS, err := jetstream.New(jetstream.Config{Conn: workerConn})
 	require.NoError(t, err)
-	run(t, startNode(t, nodePS), cutter{before: px.Cut, after: px.Restore}, newWorker(t, workerPS))
+	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore}, newWorker(t, workerPS))
+}
+
+// The broker restarts (SIGKILL, then the same port and data) while the
+// worker publishes: batches whose confirmations died with the broker are
+// retried with the same numbers, so Redis keeps each event once; the node
+// resumes from its pending entries.
+func TestRedisStreamsBrokerRestart(t *testing.T) {
+	t.Parallel()
+	rs := redisserver.Start(t, redisserver.WithArgs("--appendonly", "yes", "--appendfsync", "always"))
+	opts := func() *redis.Options {
+		return &redis.Options{Addr: rs.Addr(), PoolSize: 8, DialTimeout: time.Second, MaxRetries: -1}
+	}
+	nodeClient := redis.NewClient(opts())
+	t.Cleanup(func() { _ = nodeClient.Close() })
+	nodePS, err := redisstream.New(redisstream.Config{Client: nodeClient, Consumer: "node-1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nodePS.Close() })
+	workerClient := redis.NewClient(opts())
+	t.Cleanup(func() { _ = workerClient.Close() })
+	workerPS, err := redisstream.New(redisstream.Config{Client: workerClient})
+	require.NoError(t, err)
+	w := newWorker(t, workerPS)
+	run(t, startNode(t, nodePS), scenario{mid: rs.Kill, emitted: func() { waitRetrying(t, w); rs.Restart() }}, w)
+	requireRetried(t, w, workerPS)
+}
+
+// waitRetrying waits until the worker has seen a publish fail, so that the
+// broker comes back while the worker retries.
+func waitRetrying(t *testing.T, w *gateway.Worker) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for w.Stats().Failed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker saw no failed publish within 60 s of the broker's death")
+		}
+		time.Sleep(time.Millisecond) // the worker's counter has no event to await
+	}
+}
+
+// requireRetried logs how many retried messages the broker already held.
+func requireRetried(t *testing.T, _ *gateway.Worker, pub interface{ Repeats() uint64 }) {
+	t.Helper()
+	t.Logf("retried messages the broker already held (not stored again): %d", pub.Repeats())
+}
+
+// As TestRedisStreamsBrokerRestart, on JetStream: the retried messages
+// carry the same Nats-Msg-Id, which the restarted server recognises.
+func TestJetStreamBrokerRestart(t *testing.T) {
+	t.Parallel()
+	ns := natsserver.Start(t)
+	connect := func() *nats.Conn {
+		c, err := nats.Connect(ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
+			nats.ReconnectBufSize(-1))
+		require.NoError(t, err)
+		t.Cleanup(c.Close)
+		return c
+	}
+	nodePS, err := jetstream.New(jetstream.Config{Conn: connect(), Consumer: "node-1"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nodePS.Close() })
+	workerPS, err := jetstream.New(jetstream.Config{Conn: connect()})
+	require.NoError(t, err)
+	w := newWorker(t, workerPS)
+	run(t, startNode(t, nodePS), scenario{mid: ns.Kill, emitted: func() { waitRetrying(t, w); ns.Restart() }}, w)
+	requireRetried(t, w, workerPS)
 }

@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -46,8 +47,11 @@ const (
 	DefaultStream  = "SOCKGATE"
 	DefaultMaxAge  = 24 * time.Hour
 	DefaultMaxMsgs = 1_000_000
-	buffer         = 1024
-	opTimeout      = 10 * time.Second
+	// DefaultDuplicates is JetStream's own default duplicate window.
+	DefaultDuplicates = 2 * time.Minute
+	buffer            = 1024
+	opTimeout         = 10 * time.Second
+	closeWait         = time.Second // for nats.go to stop a consumer
 )
 
 // ErrConfig reports an invalid Config or channel name.
@@ -56,6 +60,10 @@ var ErrConfig = errors.New("jetstream: invalid configuration")
 // Config configures a PubSub.
 type Config struct {
 	// Conn is the NATS connection (required); PubSub never closes it.
+	// Connect it with nats.ReconnectBufSize(-1): nats.go otherwise keeps
+	// publishes made while it reconnects and sends them after the
+	// reconnect, ahead of the retry of what the broker lost, so publish
+	// order does not survive a broker restart (New logs a warning).
 	Conn *nats.Conn
 	// Stream is the JetStream stream (created or updated on first use);
 	// default "SOCKGATE".
@@ -67,6 +75,11 @@ type Config struct {
 	// 1,000,000 messages. A node away longer loses what was discarded.
 	MaxAge  time.Duration
 	MaxMsgs int64
+	// Duplicates is how long JetStream remembers the message IDs of
+	// PublishIdempotent (the stream's duplicate window): a retry after a
+	// broker restart later than this can store a message twice. Default
+	// DefaultDuplicates; at most MaxAge.
+	Duplicates time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -83,6 +96,8 @@ type PubSub struct {
 	shut        bool
 	done        chan struct{}
 	wg          sync.WaitGroup
+
+	repeats atomic.Uint64 // messages PublishIdempotent found already stored
 }
 
 var (
@@ -90,6 +105,8 @@ var (
 	_ transport.Subscriber    = (*PubSub)(nil)
 	_ transport.AckSubscriber = (*PubSub)(nil)
 	_ transport.Pinger        = (*PubSub)(nil)
+
+	_ transport.IdempotentPublisher = (*PubSub)(nil)
 )
 
 // New returns a PubSub; it makes no request until first used.
@@ -109,8 +126,14 @@ func New(cfg Config) (*PubSub, error) {
 	if cfg.MaxMsgs == 0 {
 		cfg.MaxMsgs = DefaultMaxMsgs
 	}
-	if cfg.MaxAge < 0 || cfg.MaxMsgs < 0 {
-		return nil, fmt.Errorf("%w: MaxAge and MaxMsgs must not be negative", ErrConfig)
+	if cfg.MaxAge < 0 || cfg.MaxMsgs < 0 || cfg.Duplicates < 0 {
+		return nil, fmt.Errorf("%w: MaxAge, MaxMsgs and Duplicates must not be negative", ErrConfig)
+	}
+	if cfg.Duplicates == 0 {
+		cfg.Duplicates = min(DefaultDuplicates, cfg.MaxAge)
+	}
+	if cfg.Duplicates > cfg.MaxAge {
+		return nil, fmt.Errorf("%w: Duplicates %v exceeds MaxAge %v", ErrConfig, cfg.Duplicates, cfg.MaxAge)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -118,6 +141,11 @@ func New(cfg Config) (*PubSub, error) {
 	j, err := js.New(cfg.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if cfg.Conn.Opts.ReconnectBufSize >= 0 {
+		cfg.Logger.Warn("jetstream: the NATS connection keeps publishes made while it reconnects and sends them " +
+			"after the reconnect, so a batch retried after a broker restart can be stored after later messages; " +
+			"connect with nats.ReconnectBufSize(-1) to keep publish order across restarts")
 	}
 	return &PubSub{cfg: cfg, log: cfg.Logger, js: j, done: make(chan struct{})}, nil
 }
@@ -146,12 +174,13 @@ func (p *PubSub) stream(ctx context.Context) error {
 		return nil
 	}
 	_, err := p.js.CreateOrUpdateStream(ctx, js.StreamConfig{
-		Name:     p.cfg.Stream,
-		Subjects: []string{p.cfg.Stream + ".>"},
-		MaxAge:   p.cfg.MaxAge,
-		MaxMsgs:  p.cfg.MaxMsgs,
-		Storage:  js.FileStorage,
-		Discard:  js.DiscardOld,
+		Name:       p.cfg.Stream,
+		Subjects:   []string{p.cfg.Stream + ".>"},
+		MaxAge:     p.cfg.MaxAge,
+		MaxMsgs:    p.cfg.MaxMsgs,
+		Duplicates: p.cfg.Duplicates,
+		Storage:    js.FileStorage,
+		Discard:    js.DiscardOld,
 	})
 	if err == nil {
 		p.mu.Lock()
@@ -177,6 +206,21 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 // Publish sends msgs asynchronously and waits for their acknowledgements
 // in order.
 func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
+	return p.publish(ctx, channel, nil, msgs)
+}
+
+// PublishIdempotent is Publish with a message ID per message
+// ("<Producer>-<number>", the Nats-Msg-Id header): JetStream stores each ID
+// once within Config.Duplicates and acknowledges a repeat without storing
+// it, so retrying after a lost acknowledgement stores no duplicate.
+func (p *PubSub) PublishIdempotent(ctx context.Context, channel string, seq transport.Sequence, msgs [][]byte) (int, error) {
+	if seq.Producer == "" {
+		return 0, fmt.Errorf("%w: PublishIdempotent to %q: empty producer", ErrConfig, channel)
+	}
+	return p.publish(ctx, channel, &seq, msgs)
+}
+
+func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Sequence, msgs [][]byte) (int, error) {
 	if p.closed() {
 		return 0, fmt.Errorf("jetstream: publish to %q: %w", channel, transport.ErrClosed)
 	}
@@ -190,8 +234,26 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 		return 0, fmt.Errorf("jetstream: publish to %q: stream %q: %w", channel, p.cfg.Stream, err)
 	}
 	futures := make([]js.PubAckFuture, 0, len(msgs))
-	for _, m := range msgs {
-		f, err := p.js.PublishAsync(subj, m)
+	var prefix []byte
+	if seq != nil {
+		prefix = append([]byte(seq.Producer), '-')
+	}
+	for i, m := range msgs {
+		// A publish while reconnecting would wait in nats.go's reconnect
+		// buffer and overtake the retry of what the broker lost: stop
+		// here and let the caller retry in order (with
+		// nats.ReconnectBufSize(-1), such a publish fails instead).
+		if st := p.cfg.Conn.Status(); st != nats.CONNECTED {
+			err = fmt.Errorf("connection %v", st)
+			break
+		}
+		var f js.PubAckFuture
+		if seq != nil {
+			id := strconv.AppendUint(prefix, seq.First+uint64(i), 10)
+			f, err = p.js.PublishAsync(subj, m, js.WithMsgID(string(id)))
+		} else {
+			f, err = p.js.PublishAsync(subj, m)
+		}
 		if err != nil {
 			break
 		}
@@ -199,7 +261,10 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 	}
 	for i, f := range futures {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			if ack != nil && ack.Duplicate {
+				p.repeats.Add(1)
+			}
 		case err := <-f.Err():
 			return i, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, i, len(msgs), err)
 		case <-ctx.Done():
@@ -207,7 +272,7 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 		}
 	}
 	if len(futures) < len(msgs) {
-		return len(futures), fmt.Errorf("jetstream: publish to %q: %d of %d sent", channel, len(futures), len(msgs))
+		return len(futures), fmt.Errorf("jetstream: publish to %q: %d of %d sent: %w", channel, len(futures), len(msgs), err)
 	}
 	return len(msgs), nil
 }
@@ -255,7 +320,16 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	}
 	out := make(chan []byte, buffer)
 	sctx, stop := context.WithCancel(ctx)
+	var (
+		outMu sync.Mutex // guards out as in SubscribeAck
+		ended bool
+	)
 	cc, err := c.Consume(func(m js.Msg) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		if ended {
+			return
+		}
 		select {
 		case out <- m.Data():
 		case <-sctx.Done():
@@ -274,8 +348,16 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 		case <-sctx.Done():
 		case <-p.done:
 		}
+		stop()
 		cc.Stop()
-		<-cc.Closed()
+		outMu.Lock() // a callback in progress returns at once: sctx is done
+		ended = true
+		outMu.Unlock()
+		select {
+		case <-cc.Closed():
+		case <-time.After(closeWait):
+			p.log.Debug("jetstream: consumer still winding down; not waiting", "channel", channel)
+		}
 	}()
 	return out, nil
 }
@@ -345,6 +427,14 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 	}
 	out := make(chan transport.Delivery, buffer)
 	sctx, stop := context.WithCancel(ctx)
+	// ended guards out: once set (after stop), the callback sends nothing,
+	// so out can be closed without waiting for nats.go to wind the
+	// consumer down (which can take until its pull expires when the
+	// connection is gone).
+	var (
+		outMu sync.Mutex
+		ended bool
+	)
 	cc, err := c.Consume(func(m js.Msg) {
 		md, err := m.Metadata()
 		if err != nil {
@@ -352,6 +442,11 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			return
 		}
 		d := transport.Delivery{Data: m.Data(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Ack: acker(m)}
+		outMu.Lock()
+		defer outMu.Unlock()
+		if ended {
+			return
+		}
 		select {
 		case out <- d:
 		case <-sctx.Done():
@@ -382,8 +477,16 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		case st := <-status:
 			p.log.Warn("jetstream: connection lost; ending the subscription to resume from the ack floor", "channel", channel, "status", st.String())
 		}
+		stop()
 		cc.Stop()
-		<-cc.Closed()
+		outMu.Lock() // a callback in progress returns at once: sctx is done
+		ended = true
+		outMu.Unlock()
+		select {
+		case <-cc.Closed():
+		case <-time.After(closeWait):
+			p.log.Debug("jetstream: consumer still winding down; not waiting", "channel", channel)
+		}
 	}()
 	return out, nil
 }
@@ -420,3 +523,8 @@ func (p *PubSub) Close() error {
 	p.wg.Wait()
 	return nil
 }
+
+// Repeats is how many messages PublishIdempotent was given that the broker
+// already held (retries after a lost confirmation) and so did not store
+// again.
+func (p *PubSub) Repeats() uint64 { return p.repeats.Load() }

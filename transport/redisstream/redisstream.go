@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,12 +39,15 @@ import (
 // Defaults.
 const (
 	DefaultMaxLen = 100_000
+	// DefaultProducerTTL bounds how long a producer's number is kept.
+	DefaultProducerTTL = 24 * time.Hour
 	// field is the entry field that holds the message.
 	field = "d"
 	// block is how long one blocking read waits; it bounds how late a
 	// cancelled subscription notices.
 	block    = 500 * time.Millisecond
 	batch    = 256
+	ackQueue = 4 * batch
 	retryMin = 50 * time.Millisecond
 	retryMax = time.Second
 )
@@ -64,6 +68,10 @@ type Config struct {
 	// MaxLen caps each stream, approximately (XADD MAXLEN ~); default
 	// DefaultMaxLen.
 	MaxLen int64
+	// ProducerTTL is how long PublishIdempotent remembers a producer's
+	// last number after its last append; default DefaultProducerTTL. A
+	// producer retrying later than this can append a message twice.
+	ProducerTTL time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -77,6 +85,8 @@ type PubSub struct {
 	shut bool
 	done chan struct{}
 	wg   sync.WaitGroup
+
+	repeats atomic.Uint64 // messages PublishIdempotent found already stored
 }
 
 var (
@@ -84,6 +94,8 @@ var (
 	_ transport.Subscriber    = (*PubSub)(nil)
 	_ transport.AckSubscriber = (*PubSub)(nil)
 	_ transport.Pinger        = (*PubSub)(nil)
+
+	_ transport.IdempotentPublisher = (*PubSub)(nil)
 )
 
 // New returns a PubSub on cfg.Client.
@@ -96,6 +108,12 @@ func New(cfg Config) (*PubSub, error) {
 	}
 	if cfg.MaxLen == 0 {
 		cfg.MaxLen = DefaultMaxLen
+	}
+	if cfg.ProducerTTL < 0 {
+		return nil, fmt.Errorf("%w: ProducerTTL %v is negative", ErrConfig, cfg.ProducerTTL)
+	}
+	if cfg.ProducerTTL == 0 {
+		cfg.ProducerTTL = DefaultProducerTTL
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -147,6 +165,67 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 		return n, fmt.Errorf("redisstream: publish to %q: %d of %d confirmed: %w", channel, n, len(msgs), err)
 	}
 	return n, nil
+}
+
+// appendOnce appends, in one atomic step, the messages numbered above the
+// producer's last appended number, and records the new last number.
+// KEYS: stream, producer key. ARGV: first number, MAXLEN, key TTL (ms),
+// messages.
+var appendOnce = redis.NewScript(`
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local first = tonumber(ARGV[1])
+local added = 0
+for i = 4, #ARGV do
+	local n = first + i - 4
+	if n > last then
+		redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', '` + field + `', ARGV[i])
+		last = n
+		added = added + 1
+	end
+end
+redis.call('SET', KEYS[2], string.format('%.0f', last), 'PX', ARGV[3])
+return added
+`)
+
+// producerKey is where a producer's last appended number is kept: in the
+// stream's hash slot (the channel as hash tag) for Redis Cluster.
+func producerKey(channel, producer string) string {
+	return "{" + channel + "}:sockgate-producer:" + producer
+}
+
+// PublishIdempotent appends msgs to channel's stream, skipping every
+// message whose number is not above the last one appended for
+// seq.Producer (kept in a key next to the stream for Config.ProducerTTL
+// after the producer's last append). The batch is appended atomically by
+// one script, so after a restart of Redis (with appendonly) that lost the
+// reply, retrying appends nothing twice. Channels containing '{' or '}'
+// cannot name the producer key's slot and are published as with Publish.
+func (p *PubSub) PublishIdempotent(ctx context.Context, channel string, seq transport.Sequence, msgs [][]byte) (int, error) {
+	if seq.Producer == "" {
+		return 0, fmt.Errorf("%w: PublishIdempotent to %q: empty producer", ErrConfig, channel)
+	}
+	if strings.ContainsAny(channel, "{}") {
+		return p.Publish(ctx, channel, msgs)
+	}
+	if p.closed() {
+		return 0, fmt.Errorf("redisstream: publish to %q: %w", channel, transport.ErrClosed)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	args := make([]any, 0, 3+len(msgs))
+	args = append(args, seq.First, p.cfg.MaxLen, p.cfg.ProducerTTL.Milliseconds())
+	for _, m := range msgs {
+		args = append(args, m)
+	}
+	added, err := appendOnce.Run(ctx, p.cfg.Client, []string{channel, producerKey(channel, seq.Producer)}, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstream: publish to %q: 0 of %d confirmed: %w", channel, len(msgs), err)
+	}
+	if added < len(msgs) {
+		p.repeats.Add(uint64(len(msgs) - added))
+	}
+	return len(msgs), nil
 }
 
 // lastID is the ID of the stream's newest entry, "0-0" when it has none.
@@ -218,8 +297,72 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan transport.Delivery, batch)
-	go p.readGroup(ctx, channel, out)
+	a := &acks{ids: make(chan string, ackQueue), stop: make(chan struct{}), done: make(chan struct{})}
+	p.wg.Add(1)
+	go p.ackLoop(channel, a)
+	go func() {
+		defer close(a.stop)
+		p.readGroup(ctx, channel, out, a)
+	}()
 	return out, nil
+}
+
+// acks carries one subscription's acknowledgements to its ack loop, which
+// sends them with one XACK per batch instead of a round trip each.
+type acks struct {
+	ids  chan string
+	stop chan struct{} // closed when the subscription's reads end
+	done chan struct{} // closed when the ack loop has exited
+}
+
+// ackLoop sends the queued IDs in XACK batches until the subscription
+// ends, then sends what is left (best effort: an ID not acknowledged is
+// delivered again and dropped by the receiver).
+func (p *PubSub) ackLoop(channel string, a *acks) {
+	defer p.wg.Done()
+	defer close(a.done)
+	ids := make([]string, 0, batch)
+	send := func() {
+		if len(ids) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.cfg.Client.XAck(ctx, channel, p.cfg.Consumer, ids...).Err(); err != nil {
+			p.log.Warn("redisstream: ack failed; the entries will be delivered again",
+				"channel", channel, "entries", len(ids), "first", ids[0], "error", err)
+		}
+		ids = ids[:0]
+	}
+	for {
+		select {
+		case id := <-a.ids:
+			ids = append(ids, id)
+		fill:
+			for len(ids) < cap(ids) {
+				select {
+				case id := <-a.ids:
+					ids = append(ids, id)
+				default:
+					break fill
+				}
+			}
+			send()
+		case <-a.stop:
+			for {
+				select {
+				case id := <-a.ids:
+					ids = append(ids, id)
+					if len(ids) == cap(ids) {
+						send()
+					}
+				default:
+					send()
+					return
+				}
+			}
+		}
+	}
 }
 
 // createGroup creates the node's group at the stream's end (a new node
@@ -232,7 +375,7 @@ func (p *PubSub) createGroup(ctx context.Context, channel string) error {
 	return nil
 }
 
-func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- transport.Delivery) {
+func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- transport.Delivery, a *acks) {
 	defer p.wg.Done()
 	defer close(out)
 	g := p.cfg.Consumer
@@ -272,7 +415,7 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 				if x.Values == nil {
 					continue // pending, but trimmed away: nothing to deliver
 				}
-				d := transport.Delivery{Data: data(x), ID: x.ID, Ack: p.acker(channel, x.ID)}
+				d := transport.Delivery{Data: data(x), ID: x.ID, Ack: a.acker(x.ID)}
 				select {
 				case out <- d:
 				case <-ctx.Done():
@@ -288,17 +431,17 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 	}
 }
 
-// acker returns an idempotent Ack for one entry. A failed XACK leaves the
-// entry pending: it is delivered again after the next reconnect, and the
-// receiver drops it by ID.
-func (p *PubSub) acker(channel, id string) func() {
+// acker returns an idempotent Ack for one entry: it queues the ID for the
+// ack loop (waiting while the queue is full). An Ack after the
+// subscription ended is dropped: the entry stays pending, is delivered
+// again after the next subscription, and the receiver drops it by ID.
+func (a *acks) acker(id string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := p.cfg.Client.XAck(ctx, channel, p.cfg.Consumer, id).Err(); err != nil {
-				p.log.Warn("redisstream: ack failed; the entry will be delivered again", "channel", channel, "id", id, "error", err)
+			select {
+			case a.ids <- id:
+			case <-a.done:
 			}
 		})
 	}
@@ -375,3 +518,8 @@ func (p *PubSub) Close() error {
 	p.wg.Wait()
 	return nil
 }
+
+// Repeats is how many messages PublishIdempotent was given that the broker
+// already held (retries after a lost confirmation) and so did not store
+// again.
+func (p *PubSub) Repeats() uint64 { return p.repeats.Load() }

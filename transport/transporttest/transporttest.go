@@ -65,6 +65,9 @@ func Run(t *testing.T, f Factory, feat Features) {
 	t.Run("PublishAfterClose", func(t *testing.T) { testPublishAfterClose(t, f) })
 	t.Run("CloseEndsSubscription", func(t *testing.T) { testCloseEndsSubscription(t, f) })
 	t.Run("ContextEndsSubscription", func(t *testing.T) { testContextEndsSubscription(t, f) })
+	if pub, _ := f(t); implementsIdempotent(pub) {
+		t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, f) })
+	}
 	if feat.Persistent {
 		t.Run("ResumeAfterResubscribe", func(t *testing.T) { testResume(t, f) })
 		t.Run("UnackedRedelivered", func(t *testing.T) { testUnacked(t, f) })
@@ -487,4 +490,48 @@ func testRestart(t *testing.T, f Factory, feat Features) {
 		next++
 	}
 	<-done
+}
+
+func implementsIdempotent(p transport.Publisher) bool {
+	_, ok := p.(transport.IdempotentPublisher)
+	return ok
+}
+
+// testIdempotent: a retry of numbered messages the broker already holds
+// (a lost confirmation) stores none of them again, even when the retry
+// carries new messages too; another producer's numbers are its own.
+func testIdempotent(t *testing.T, f Factory) {
+	pub, sub := f(t)
+	ip := pub.(transport.IdempotentPublisher)
+	channel := Channel(t)
+	ch := subscribe(t, sub, channel)
+	msgs := func(from, to int) [][]byte {
+		var out [][]byte
+		for i := from; i <= to; i++ {
+			out = append(out, []byte(fmt.Sprint("m", i)))
+		}
+		return out
+	}
+	send := func(producer string, first int, batch [][]byte) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), Wait)
+		defer cancel()
+		n, err := ip.PublishIdempotent(ctx, channel, transport.Sequence{Producer: producer, First: uint64(first)}, batch)
+		if err != nil || n != len(batch) {
+			t.Fatalf("PublishIdempotent(first %d, %d messages) = %d, %v; want %d, nil", first, len(batch), n, err, len(batch))
+		}
+	}
+	a, b := "p-"+Channel(t), "q-"+Channel(t)
+	send(a, 1, msgs(1, 5))
+	send(a, 1, msgs(1, 5)) // the whole batch again
+	send(a, 3, msgs(3, 8)) // its tail again, with new messages
+	send(b, 1, msgs(100, 101))
+	send(a, 8, msgs(8, 8))
+	want := append(msgs(1, 8), msgs(100, 101)...)
+	for i, w := range want {
+		if got := receive(t, ch, fmt.Sprintf("message %d", i)); !bytes.Equal(got, w) {
+			t.Fatalf("message %d: got %q, want %q (a retried message stored twice?)", i, got, w)
+		}
+	}
+	nothingMore(t, pub, channel, ch)
 }
