@@ -85,3 +85,14 @@ type Sequence struct {
 type IdempotentPublisher interface {
 	PublishIdempotent(ctx context.Context, channel string, seq Sequence, msgs [][]byte) (n int, err error)
 }
+
+// Replayer is an optional capability of persistent transports (Redis
+// Streams, JetStream): a subscription that starts right after a position,
+// a Delivery.ID seen before ("" for the oldest message the broker still
+// retains), and goes on with new messages, in publish order. It uses no
+// durable consumer and acknowledges nothing (Delivery.Ack does nothing);
+// like Subscribe it ends when ctx ends or the Subscriber closes. Messages
+// the broker's retention removed are skipped.
+type Replayer interface {
+	SubscribeFrom(ctx context.Context, channel, after string) (<-chan Delivery, error)
+}

@@ -107,6 +107,7 @@ var (
 	_ transport.Pinger        = (*PubSub)(nil)
 
 	_ transport.IdempotentPublisher = (*PubSub)(nil)
+	_ transport.Replayer            = (*PubSub)(nil)
 )
 
 // New returns a PubSub; it makes no request until first used.
@@ -289,14 +290,49 @@ func (p *PubSub) begin() error {
 
 // Subscribe delivers every message published to channel after it returns.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	return ordered(p, ctx, channel, "", func(m js.Msg) ([]byte, bool) { return m.Data(), true })
+}
+
+// SubscribeFrom delivers the messages of channel after the stream
+// sequence after ("" for the oldest the stream retains), then new ones,
+// with an ordered consumer: a replay from a position, no durable consumer,
+// nothing to acknowledge (Delivery.Ack does nothing).
+func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-chan transport.Delivery, error) {
+	if after == "" {
+		after = "0"
+	}
+	return ordered(p, ctx, channel, after, func(m js.Msg) (transport.Delivery, bool) {
+		md, err := m.Metadata()
+		if err != nil {
+			p.log.Warn("jetstream: message without metadata skipped", "channel", channel, "error", err)
+			return transport.Delivery{}, false
+		}
+		return transport.Delivery{Data: m.Data(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Ack: noAck}, true
+	})
+}
+
+func noAck() {}
+
+// ordered runs an ordered consumer of channel from the stream sequence
+// after after ("" for the end of the stream at the time of the call) and
+// hands each message, converted by conv, to the returned Go channel.
+func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv func(js.Msg) (T, bool)) (<-chan T, error) {
 	subj, err := p.subject(channel)
 	if err != nil {
 		return nil, err
 	}
+	var start uint64
+	if after != "" {
+		n, err := strconv.ParseUint(after, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream sequence", ErrConfig, channel, after)
+		}
+		start = n + 1
+	}
 	if err := p.begin(); err != nil {
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
-	fail := func(err error) (<-chan []byte, error) {
+	fail := func(err error) (<-chan T, error) {
 		p.wg.Done()
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
@@ -305,33 +341,39 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	if err := p.stream(octx); err != nil {
 		return fail(err)
 	}
-	s, err := p.js.Stream(octx, p.cfg.Stream)
-	if err != nil {
-		return fail(err)
+	if after == "" {
+		s, err := p.js.Stream(octx, p.cfg.Stream)
+		if err != nil {
+			return fail(err)
+		}
+		start = s.CachedInfo().State.LastSeq + 1
 	}
-	start := s.CachedInfo().State.LastSeq + 1
 	c, err := p.js.OrderedConsumer(octx, p.cfg.Stream, js.OrderedConsumerConfig{
 		FilterSubjects: []string{subj},
 		DeliverPolicy:  js.DeliverByStartSequencePolicy,
-		OptStartSeq:    start,
+		OptStartSeq:    max(start, 1),
 	})
 	if err != nil {
 		return fail(err)
 	}
-	out := make(chan []byte, buffer)
+	out := make(chan T, buffer)
 	sctx, stop := context.WithCancel(ctx)
 	var (
 		outMu sync.Mutex // guards out as in SubscribeAck
 		ended bool
 	)
 	cc, err := c.Consume(func(m js.Msg) {
+		v, ok := conv(m)
+		if !ok {
+			return
+		}
 		outMu.Lock()
 		defer outMu.Unlock()
 		if ended {
 			return
 		}
 		select {
-		case out <- m.Data():
+		case out <- v:
 		case <-sctx.Done():
 		case <-p.done:
 		}
@@ -343,7 +385,6 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	go func() {
 		defer p.wg.Done()
 		defer close(out)
-		defer stop()
 		select {
 		case <-sctx.Done():
 		case <-p.done:

@@ -96,6 +96,7 @@ var (
 	_ transport.Pinger        = (*PubSub)(nil)
 
 	_ transport.IdempotentPublisher = (*PubSub)(nil)
+	_ transport.Replayer            = (*PubSub)(nil)
 )
 
 // New returns a PubSub on cfg.Client.
@@ -254,33 +255,95 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	go func() {
 		defer p.wg.Done()
 		defer close(out)
-		failures := 0
-		for p.alive(ctx) {
-			res, err := p.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: []string{channel, from}, Count: batch, Block: block}).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
-				if !p.alive(ctx) {
-					return
-				}
-				failures++
-				p.retry(ctx, channel, err, failures)
-				continue
+		p.read(ctx, channel, from, func(x redis.XMessage) bool {
+			select {
+			case out <- data(x):
+				return true
+			case <-ctx.Done():
+			case <-p.done:
 			}
-			failures = p.recovered(channel, failures)
-			for _, s := range res {
-				for _, x := range s.Messages {
-					from = x.ID
-					select {
-					case out <- data(x):
-					case <-ctx.Done():
-						return
-					case <-p.done:
-						return
-					}
+			return false
+		})
+	}()
+	return out, nil
+}
+
+// SubscribeFrom delivers the entries of channel after the entry ID after
+// ("" for the oldest entry the stream still holds), then new ones, with
+// XREAD: a replay from a position, no consumer group, nothing to
+// acknowledge (Delivery.Ack does nothing). IDs trimmed by MAXLEN are gone.
+func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-chan transport.Delivery, error) {
+	if after == "" {
+		after = "0-0"
+	}
+	if !validID(after) {
+		return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream entry ID (<ms>-<seq>)", ErrConfig, channel, after)
+	}
+	if err := p.start(); err != nil {
+		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
+	}
+	out := make(chan transport.Delivery, batch)
+	go func() {
+		defer p.wg.Done()
+		defer close(out)
+		p.read(ctx, channel, after, func(x redis.XMessage) bool {
+			select {
+			case out <- transport.Delivery{Data: data(x), ID: x.ID, Ack: noAck}:
+				return true
+			case <-ctx.Done():
+			case <-p.done:
+			}
+			return false
+		})
+	}()
+	return out, nil
+}
+
+func noAck() {}
+
+// validID reports whether id is a stream entry ID: digits, optionally a
+// dash and digits.
+func validID(id string) bool {
+	ms, seq, dash := strings.Cut(id, "-")
+	digits := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return digits(ms) && (!dash || digits(seq))
+}
+
+// read reads channel's entries after from with XREAD, retrying through
+// outages from the last entry handed to emit, until ctx ends, the PubSub
+// closes or emit returns false.
+func (p *PubSub) read(ctx context.Context, channel, from string, emit func(redis.XMessage) bool) {
+	failures := 0
+	for p.alive(ctx) {
+		res, err := p.cfg.Client.XRead(ctx, &redis.XReadArgs{Streams: []string{channel, from}, Count: batch, Block: block}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if !p.alive(ctx) {
+				return
+			}
+			failures++
+			p.retry(ctx, channel, err, failures)
+			continue
+		}
+		failures = p.recovered(channel, failures)
+		for _, s := range res {
+			for _, x := range s.Messages {
+				from = x.ID
+				if !emit(x) {
+					return
 				}
 			}
 		}
-	}()
-	return out, nil
+	}
 }
 
 // SubscribeAck reads channel through this node's consumer group; see the

@@ -68,6 +68,9 @@ func Run(t *testing.T, f Factory, feat Features) {
 	if pub, _ := f(t); implementsIdempotent(pub) {
 		t.Run("IdempotentRetry", func(t *testing.T) { testIdempotent(t, f) })
 	}
+	if _, sub := f(t); implementsReplayer(sub) {
+		t.Run("ReplayFromPosition", func(t *testing.T) { testReplay(t, f) })
+	}
 	if feat.Persistent {
 		t.Run("ResumeAfterResubscribe", func(t *testing.T) { testResume(t, f) })
 		t.Run("UnackedRedelivered", func(t *testing.T) { testUnacked(t, f) })
@@ -534,4 +537,65 @@ func testIdempotent(t *testing.T, f Factory) {
 		}
 	}
 	nothingMore(t, pub, channel, ch)
+}
+
+func implementsReplayer(s transport.Subscriber) bool {
+	_, ok := s.(transport.Replayer)
+	return ok
+}
+
+// testReplay: SubscribeFrom("") replays what the channel holds, from the
+// oldest; SubscribeFrom(ID) starts right after that message; both go on
+// with new messages; a position that is not one is refused.
+func testReplay(t *testing.T, f Factory) {
+	pub, sub := f(t)
+	r := sub.(transport.Replayer)
+	channel := Channel(t)
+	publish(t, pub, channel, []byte("a"), []byte("b"), []byte("c"))
+	from := func(after string) <-chan transport.Delivery {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		ch, err := r.SubscribeFrom(ctx, channel, after)
+		if err != nil {
+			t.Fatalf("SubscribeFrom(%q, %q): %v", channel, after, err)
+		}
+		return ch
+	}
+	next := func(ch <-chan transport.Delivery, want string) transport.Delivery {
+		t.Helper()
+		select {
+		case d, ok := <-ch:
+			if !ok {
+				t.Fatalf("waiting for %q: subscription ended", want)
+			}
+			if string(d.Data) != want {
+				t.Fatalf("got %q, want %q", d.Data, want)
+			}
+			if d.ID == "" || d.Ack == nil {
+				t.Fatalf("%q: Delivery without ID or Ack: %+v", want, d)
+			}
+			d.Ack()
+			return d
+		case <-time.After(Wait):
+			t.Fatalf("waiting for %q: nothing within %v", want, Wait)
+		}
+		return transport.Delivery{}
+	}
+	all := from("")
+	first := next(all, "a")
+	next(all, "b")
+	next(all, "c")
+	rest := from(first.ID)
+	next(rest, "b")
+	next(rest, "c")
+	publish(t, pub, channel, []byte("d"))
+	next(all, "d")
+	next(rest, "d")
+
+	ctx, cancel := context.WithTimeout(context.Background(), Wait)
+	defer cancel()
+	if _, err := r.SubscribeFrom(ctx, channel, "not a position"); err == nil {
+		t.Fatal(`SubscribeFrom with position "not a position": no error`)
+	}
 }
