@@ -77,11 +77,15 @@ type Sequence struct {
 
 // IdempotentPublisher is an optional capability of persistent transports
 // (Redis Streams, JetStream): Publish where every message carries its
-// producer's sequence number, so that the broker keeps each number once.
+// producer's sequence number, so that the broker keeps each message once.
 // When a broker restarts after storing messages whose confirmations it never
-// sent, retrying msgs[n:] with Sequence.First+n stores no duplicate (Publish
-// would). How long a broker remembers a producer is the transport's to
-// document (JetStream: the stream's duplicate window).
+// sent, retrying exactly msgs[n:] with Sequence.First+n (n as returned)
+// stores no duplicate (Publish would). A retry must carry the same
+// messages: a transport may recognise a repeat by the number of its first
+// message (JetStream packs a batch into one stored message), so a retry
+// that adds messages to a repeated call can lose them. How long a broker
+// remembers a producer is the transport's to document (JetStream: the
+// stream's duplicate window).
 type IdempotentPublisher interface {
 	PublishIdempotent(ctx context.Context, channel string, seq Sequence, msgs [][]byte) (n int, err error)
 }

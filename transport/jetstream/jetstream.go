@@ -97,7 +97,8 @@ type PubSub struct {
 	done        chan struct{}
 	wg          sync.WaitGroup
 
-	repeats atomic.Uint64 // messages PublishIdempotent found already stored
+	repeats   atomic.Uint64 // messages PublishIdempotent found already stored
+	malformed atomic.Uint64 // stored messages that did not unpack
 }
 
 var (
@@ -234,12 +235,20 @@ func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Seq
 	if err := p.stream(ctx); err != nil {
 		return 0, fmt.Errorf("jetstream: publish to %q: stream %q: %w", channel, p.cfg.Stream, err)
 	}
-	futures := make([]js.PubAckFuture, 0, len(msgs))
+	// Each chunk of msgs that fits in the server's max payload is one
+	// stored message (packed when it holds several, see pack.go); a retry
+	// of msgs[n:] chunks the same way from there, so the IDs repeat.
+	limit := min(packLimit, int(p.cfg.Conn.MaxPayload())-packSlack)
+	type sent struct {
+		f js.PubAckFuture
+		n int // messages in the chunk
+	}
+	var futures []sent
 	var prefix []byte
 	if seq != nil {
 		prefix = append([]byte(seq.Producer), '-')
 	}
-	for i, m := range msgs {
+	for i := 0; i < len(msgs); {
 		// A publish while reconnecting would wait in nats.go's reconnect
 		// buffer and overtake the retry of what the broker lost: stop
 		// here and let the caller retry in order (with
@@ -248,32 +257,51 @@ func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Seq
 			err = fmt.Errorf("connection %v", st)
 			break
 		}
-		var f js.PubAckFuture
-		if seq != nil {
-			id := strconv.AppendUint(prefix, seq.First+uint64(i), 10)
-			f, err = p.js.PublishAsync(subj, m, js.WithMsgID(string(id)))
+		k := chunk(msgs[i:], limit)
+		m := &nats.Msg{Subject: subj}
+		if k == 1 {
+			m.Data = msgs[i]
 		} else {
-			f, err = p.js.PublishAsync(subj, m)
+			m.Header = nats.Header{packHeader: []string{strconv.Itoa(k)}}
+			m.Data = pack(make([]byte, 0, limit/4), msgs[i:i+k])
 		}
-		if err != nil {
+		var opts []js.PublishOpt
+		if seq != nil {
+			// "<producer>-<first>" for one message, "<producer>-<first>-<last>"
+			// for a pack: a pack chunked differently on a retry is stored
+			// again (a duplicate) rather than taken for the old one (a loss).
+			id := strconv.AppendUint(prefix, seq.First+uint64(i), 10)
+			if k > 1 {
+				id = strconv.AppendUint(append(id, '-'), seq.First+uint64(i+k-1), 10)
+			}
+			opts = append(opts, js.WithMsgID(string(id)))
+		}
+		var f js.PubAckFuture
+		if f, err = p.js.PublishMsgAsync(m, opts...); err != nil {
 			break
 		}
-		futures = append(futures, f)
+		futures = append(futures, sent{f, k})
+		i += k
 	}
-	for i, f := range futures {
+	confirmed, queued := 0, 0
+	for _, s := range futures {
+		queued += s.n
+	}
+	for _, s := range futures {
 		select {
-		case ack := <-f.Ok():
+		case ack := <-s.f.Ok():
 			if ack != nil && ack.Duplicate {
-				p.repeats.Add(1)
+				p.repeats.Add(uint64(s.n))
 			}
-		case err := <-f.Err():
-			return i, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, i, len(msgs), err)
+		case err := <-s.f.Err():
+			return confirmed, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, confirmed, len(msgs), err)
 		case <-ctx.Done():
-			return i, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, i, len(msgs), ctx.Err())
+			return confirmed, fmt.Errorf("jetstream: publish to %q: %d of %d confirmed: %w", channel, confirmed, len(msgs), ctx.Err())
 		}
+		confirmed += s.n
 	}
-	if len(futures) < len(msgs) {
-		return len(futures), fmt.Errorf("jetstream: publish to %q: %d of %d sent: %w", channel, len(futures), len(msgs), err)
+	if queued < len(msgs) {
+		return queued, fmt.Errorf("jetstream: publish to %q: %d of %d sent: %w", channel, queued, len(msgs), err)
 	}
 	return len(msgs), nil
 }
@@ -290,7 +318,13 @@ func (p *PubSub) begin() error {
 
 // Subscribe delivers every message published to channel after it returns.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
-	return ordered(p, ctx, channel, "", func(m js.Msg) ([]byte, bool) { return m.Data(), true })
+	return ordered(p, ctx, channel, "", func(m js.Msg) [][]byte {
+		parts, err := p.unpack(channel, m)
+		if err != nil {
+			return nil
+		}
+		return parts
+	})
 }
 
 // SubscribeFrom delivers the messages of channel after the stream
@@ -301,22 +335,61 @@ func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-ch
 	if after == "" {
 		after = "0"
 	}
-	return ordered(p, ctx, channel, after, func(m js.Msg) (transport.Delivery, bool) {
+	// "<seq>" starts after that stored message; "<seq>-<i>" inside a
+	// pack starts at that stored message, after its message i.
+	var skipSeq uint64
+	skipIdx := -1
+	if h, l, ok := strings.Cut(after, "-"); ok {
+		s, err1 := strconv.ParseUint(h, 10, 64)
+		i, err2 := strconv.Atoi(l)
+		if err1 != nil || err2 != nil || s == 0 || i < 0 {
+			return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream sequence", ErrConfig, channel, after)
+		}
+		skipSeq, skipIdx, after = s, i, strconv.FormatUint(s-1, 10)
+	}
+	return ordered(p, ctx, channel, after, func(m js.Msg) []transport.Delivery {
 		md, err := m.Metadata()
 		if err != nil {
 			p.log.Warn("jetstream: message without metadata skipped", "channel", channel, "error", err)
-			return transport.Delivery{}, false
+			return nil
 		}
-		return transport.Delivery{Data: m.Data(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Ack: noAck}, true
+		parts, err := p.unpack(channel, m)
+		if err != nil {
+			return nil
+		}
+		packed := len(parts) > 1 || m.Headers().Get(packHeader) != ""
+		out := make([]transport.Delivery, 0, len(parts))
+		for i, d := range parts {
+			if md.Sequence.Stream == skipSeq && i <= skipIdx {
+				continue
+			}
+			out = append(out, transport.Delivery{Data: d, ID: packedID(md.Sequence.Stream, i, packed), Ack: noAck})
+		}
+		return out
 	})
 }
+
+// unpack returns the messages m carries; a malformed pack is logged,
+// counted in Malformed and skipped.
+func (p *PubSub) unpack(channel string, m js.Msg) ([][]byte, error) {
+	parts, err := unpack(m.Headers(), m.Data())
+	if err != nil {
+		p.malformed.Add(1)
+		p.log.Error("jetstream: malformed message skipped", "channel", channel, "error", err)
+	}
+	return parts, err
+}
+
+// Malformed is how many stored messages could not be unpacked and were
+// skipped (and acknowledged, so that they do not come back).
+func (p *PubSub) Malformed() uint64 { return p.malformed.Load() }
 
 func noAck() {}
 
 // ordered runs an ordered consumer of channel from the stream sequence
 // after after ("" for the end of the stream at the time of the call) and
 // hands each message, converted by conv, to the returned Go channel.
-func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv func(js.Msg) (T, bool)) (<-chan T, error) {
+func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv func(js.Msg) []T) (<-chan T, error) {
 	subj, err := p.subject(channel)
 	if err != nil {
 		return nil, err
@@ -363,19 +436,20 @@ func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv 
 		ended bool
 	)
 	cc, err := c.Consume(func(m js.Msg) {
-		v, ok := conv(m)
-		if !ok {
-			return
-		}
+		vs := conv(m)
 		outMu.Lock()
 		defer outMu.Unlock()
-		if ended {
-			return
-		}
-		select {
-		case out <- v:
-		case <-sctx.Done():
-		case <-p.done:
+		for _, v := range vs {
+			if ended {
+				return
+			}
+			select {
+			case out <- v:
+			case <-sctx.Done():
+				return
+			case <-p.done:
+				return
+			}
 		}
 	})
 	if err != nil {
@@ -482,16 +556,27 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			p.log.Warn("jetstream: message without metadata skipped", "channel", channel, "error", err)
 			return
 		}
-		d := transport.Delivery{Data: m.Data(), ID: strconv.FormatUint(md.Sequence.Stream, 10), Ack: acker(m)}
-		outMu.Lock()
-		defer outMu.Unlock()
-		if ended {
+		parts, err := p.unpack(channel, m)
+		if err != nil {
+			_ = m.Ack() // it would only come back malformed
 			return
 		}
-		select {
-		case out <- d:
-		case <-sctx.Done():
-		case <-p.done:
+		packed := len(parts) > 1 || m.Headers().Get(packHeader) != ""
+		acks := countdown(len(parts), func() { _ = m.Ack() })
+		outMu.Lock()
+		defer outMu.Unlock()
+		for i, data := range parts {
+			if ended {
+				return
+			}
+			d := transport.Delivery{Data: data, ID: packedID(md.Sequence.Stream, i, packed), Ack: acks[i]}
+			select {
+			case out <- d:
+			case <-sctx.Done():
+				return
+			case <-p.done:
+				return
+			}
 		}
 	}, js.ConsumeErrHandler(func(_ js.ConsumeContext, err error) {
 		// Any trouble ends this subscription; the next one restarts from
@@ -530,11 +615,6 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		}
 	}()
 	return out, nil
-}
-
-func acker(m js.Msg) func() {
-	var once sync.Once
-	return func() { once.Do(func() { _ = m.Ack() }) }
 }
 
 // Ping checks the connection and JetStream with an account info request.

@@ -16,7 +16,7 @@ import (
 )
 
 // embedded starts an in-process NATS server with JetStream on a free port.
-func embedded(t *testing.T) string {
+func embedded(t testing.TB) string {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
@@ -29,15 +29,15 @@ func embedded(t *testing.T) string {
 	return ns.ClientURL()
 }
 
-func connect(t *testing.T, url string) *nats.Conn {
+func connect(t testing.TB, url string) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), nats.ReconnectBufSize(-1))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	return nc
 }
 
-func newPubSub(t *testing.T, url, stream, consumer string) *jetstream.PubSub {
+func newPubSub(t testing.TB, url, stream, consumer string) *jetstream.PubSub {
 	t.Helper()
 	ps, err := jetstream.New(jetstream.Config{Conn: connect(t, url), Stream: stream, Consumer: consumer})
 	require.NoError(t, err)
@@ -72,4 +72,70 @@ func TestConfig(t *testing.T) {
 	require.ErrorIs(t, err, jetstream.ErrConfig, "a durable consumer name is required")
 	_, err = ps.Publish(context.Background(), "a.*", [][]byte{[]byte("x")})
 	require.ErrorIs(t, err, jetstream.ErrConfig)
+}
+
+// A stored message that does not unpack is logged, counted, acknowledged
+// and skipped; the next one is delivered.
+func TestMalformedPackIsCountedAndSkipped(t *testing.T) {
+	t.Parallel()
+	url := embedded(t)
+	ps := newPubSub(t, url, "TTM", nodeName(t))
+	channel := "malformed"
+	ctx, cancel := context.WithTimeout(context.Background(), transporttest.Wait)
+	defer cancel()
+	ch, err := ps.SubscribeAck(ctx, channel)
+	require.NoError(t, err)
+	nc := connect(t, url)
+	bad := &nats.Msg{Subject: "TTM." + channel, Header: nats.Header{"Sockgate-Pack": []string{"2"}}, Data: []byte{0x7f}}
+	_, err = nc.RequestMsg(bad, transporttest.Wait)
+	require.NoError(t, err)
+	_, err = ps.Publish(ctx, channel, [][]byte{[]byte("good")})
+	require.NoError(t, err)
+	select {
+	case d := <-ch:
+		require.Equal(t, "good", string(d.Data))
+		d.Ack()
+	case <-ctx.Done():
+		t.Fatal("the message after the malformed one never came")
+	}
+	require.Equal(t, uint64(1), ps.Malformed())
+}
+
+// A batch is stored as packs of at most 64 KB: many small messages arrive
+// in order with IDs "<seq>-<i>", and a retried batch is stored once.
+func TestBatchIsPackedAndRetriedOnce(t *testing.T) {
+	t.Parallel()
+	url := embedded(t)
+	ps := newPubSub(t, url, "TTP", nodeName(t))
+	channel := "packed"
+	ctx, cancel := context.WithTimeout(context.Background(), transporttest.Wait)
+	defer cancel()
+	ch, err := ps.SubscribeAck(ctx, channel)
+	require.NoError(t, err)
+	msgs := make([][]byte, 2000)
+	for i := range msgs {
+		msgs[i] = []byte(strings.Repeat("x", 100) + string(rune('a'+i%26)))
+	}
+	seq := transport.Sequence{Producer: "p", First: 1}
+	for range 2 { // the second call is a retry whose confirmation was lost
+		n, err := ps.PublishIdempotent(ctx, channel, seq, msgs)
+		require.NoError(t, err)
+		require.Equal(t, len(msgs), n)
+	}
+	require.Equal(t, uint64(len(msgs)), ps.Repeats())
+	seqs := map[string]bool{}
+	for i := range msgs {
+		select {
+		case d := <-ch:
+			require.Equal(t, string(msgs[i]), string(d.Data), "message %d", i)
+			s, _, ok := strings.Cut(d.ID, "-")
+			require.True(t, ok, "packed ID %q", d.ID)
+			seqs[s] = true
+			d.Ack()
+		case <-ctx.Done():
+			t.Fatalf("message %d never came", i)
+		}
+	}
+	require.Greater(t, len(seqs), 1, "2000 x 101 bytes fit in no single 64 KB pack")
+	require.Less(t, len(seqs), 10, "but in a few")
 }
