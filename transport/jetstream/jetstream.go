@@ -39,6 +39,7 @@ import (
 	"github.com/nats-io/nats.go"
 	js "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sockgate/sockgate/internal/pack"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -238,7 +239,7 @@ func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Seq
 	// Each chunk of msgs that fits in the server's max payload is one
 	// stored message (packed when it holds several, see pack.go); a retry
 	// of msgs[n:] chunks the same way from there, so the IDs repeat.
-	limit := min(packLimit, int(p.cfg.Conn.MaxPayload())-packSlack)
+	limit := min(pack.Limit, int(p.cfg.Conn.MaxPayload())-packSlack)
 	type sent struct {
 		f js.PubAckFuture
 		n int // messages in the chunk
@@ -257,13 +258,13 @@ func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Seq
 			err = fmt.Errorf("connection %v", st)
 			break
 		}
-		k := chunk(msgs[i:], limit)
+		k := pack.Chunk(msgs[i:], limit)
 		m := &nats.Msg{Subject: subj}
 		if k == 1 {
 			m.Data = msgs[i]
 		} else {
 			m.Header = nats.Header{packHeader: []string{strconv.Itoa(k)}}
-			m.Data = pack(make([]byte, 0, limit/4), msgs[i:i+k])
+			m.Data = pack.Append(make([]byte, 0, limit/4), msgs[i:i+k])
 		}
 		var opts []js.PublishOpt
 		if seq != nil {
@@ -562,7 +563,7 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			return
 		}
 		packed := len(parts) > 1 || m.Headers().Get(packHeader) != ""
-		acks := countdown(len(parts), func() { _ = m.Ack() })
+		acks := pack.Countdown(len(parts), func() { _ = m.Ack() })
 		outMu.Lock()
 		defer outMu.Unlock()
 		for i, data := range parts {
