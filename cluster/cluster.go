@@ -303,33 +303,42 @@ func (m *Manager) drain(c subscription) {
 	}
 }
 
-// after reports whether delivery ID a comes after b. IDs are Redis stream
-// IDs ("<ms>-<seq>") or JetStream sequences ("<n>"); an ID that is not of
-// either form, or an empty b, counts as after (delivered).
+// after reports whether delivery ID a comes after b. IDs are up to three
+// dash-separated numbers compared in order: Redis stream IDs ("<ms>-<seq>",
+// "<ms>-<seq>-<i>" in a pack) or JetStream sequences ("<n>", "<n>-<i>" in
+// a pack). An ID that is not of that form, or an empty b, counts as after
+// (delivered).
 func after(a, b string) bool {
 	if b == "" {
 		return true
 	}
-	a1, a2, okA := parseID(a)
-	b1, b2, okB := parseID(b)
+	x, okA := parseID(a)
+	y, okB := parseID(b)
 	if !okA || !okB {
 		return true
 	}
-	return a1 > b1 || (a1 == b1 && a2 > b2)
-}
-
-func parseID(id string) (hi, lo uint64, ok bool) {
-	h, l, dash := strings.Cut(id, "-")
-	hi, err := strconv.ParseUint(h, 10, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	if dash {
-		if lo, err = strconv.ParseUint(l, 10, 64); err != nil {
-			return 0, 0, false
+	for i := range x {
+		if x[i] != y[i] {
+			return x[i] > y[i]
 		}
 	}
-	return hi, lo, true
+	return false
+}
+
+// parseID reads up to three dash-separated numbers; missing ones are 0.
+func parseID(id string) (n [3]uint64, ok bool) {
+	parts := strings.Split(id, "-")
+	if len(parts) > len(n) {
+		return n, false
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return n, false
+		}
+		n[i] = v
+	}
+	return n, true
 }
 
 // listen reads the subscription, resubscribing whenever it fails or ends,

@@ -26,6 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/pack"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -41,8 +44,12 @@ const (
 	DefaultMaxLen = 100_000
 	// DefaultProducerTTL bounds how long a producer's number is kept.
 	DefaultProducerTTL = 24 * time.Hour
-	// field is the entry field that holds the message.
-	field = "d"
+	// field is the entry field that holds a single message; a pack of
+	// several (internal/pack framing) is in packField with its count in
+	// countField.
+	field      = "d"
+	packField  = "p"
+	countField = "n"
 	// block is how long one blocking read waits; it bounds how late a
 	// cancelled subscription notices.
 	block    = 500 * time.Millisecond
@@ -86,7 +93,8 @@ type PubSub struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	repeats atomic.Uint64 // messages PublishIdempotent found already stored
+	repeats   atomic.Uint64 // messages PublishIdempotent found already stored
+	malformed atomic.Uint64 // entries that were not messages
 }
 
 var (
@@ -138,7 +146,33 @@ func (p *PubSub) closed() bool {
 	return p.shut
 }
 
-// Publish appends msgs to channel's stream in one pipelined round trip.
+// entry is one stream entry of a batch: the messages msgs[from:to], as
+// XADD field-value pairs (one message, or a pack of several).
+type entry struct {
+	to     int // end of its messages in the batch
+	values []any
+}
+
+// entries cuts msgs into stream entries of at most pack.Limit bytes: a
+// batch is stored as few entries, since Redis's cost is per entry.
+func entries(msgs [][]byte) []entry {
+	var out []entry
+	for i := 0; i < len(msgs); {
+		k := pack.Chunk(msgs[i:], pack.Limit)
+		e := entry{to: i + k}
+		if k == 1 {
+			e.values = []any{field, msgs[i]}
+		} else {
+			e.values = []any{countField, k, packField, pack.Append(make([]byte, 0, pack.Limit/4), msgs[i:i+k])}
+		}
+		out = append(out, e)
+		i += k
+	}
+	return out
+}
+
+// Publish appends msgs to channel's stream in one pipelined round trip,
+// packed into as few entries as pack.Limit allows.
 func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
 	if p.closed() {
 		return 0, fmt.Errorf("redisstream: publish to %q: %w", channel, transport.ErrClosed)
@@ -146,45 +180,50 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 	if len(msgs) == 0 {
 		return 0, nil
 	}
+	es := entries(msgs)
 	cmds, err := p.cfg.Client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, m := range msgs {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: channel, MaxLen: p.cfg.MaxLen, Approx: true, Values: []any{field, m}})
+		for _, e := range es {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: channel, MaxLen: p.cfg.MaxLen, Approx: true, Values: e.values})
 		}
 		return nil
 	})
 	n := 0
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if c.Err() != nil {
+			if err == nil {
+				err = c.Err()
+			}
 			break
 		}
-		n++
+		n = es[i].to
 	}
 	if n < len(msgs) {
-		if err == nil {
-			err = cmds[n].Err()
-		}
 		return n, fmt.Errorf("redisstream: publish to %q: %d of %d confirmed: %w", channel, n, len(msgs), err)
 	}
 	return n, nil
 }
 
-// appendOnce appends, in one atomic step, the messages numbered above the
-// producer's last appended number, and records the new last number.
-// KEYS: stream, producer key. ARGV: first number, MAXLEN, key TTL (ms),
-// messages.
+// appendOnce appends, in one atomic step, the entries whose last message
+// is numbered above the producer's last appended number, and records the
+// new last number. KEYS: stream, producer key. ARGV: MAXLEN, key TTL (ms),
+// then per entry: the number of its last message, its message count, and
+// its message (count 1) or pack. It returns how many messages it appended.
 var appendOnce = redis.NewScript(`
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local first = tonumber(ARGV[1])
 local added = 0
-for i = 4, #ARGV do
-	local n = first + i - 4
+for i = 3, #ARGV, 3 do
+	local n = tonumber(ARGV[i])
 	if n > last then
-		redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', '` + field + `', ARGV[i])
+		if ARGV[i+1] == '1' then
+			redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '` + field + `', ARGV[i+2])
+		else
+			redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '` + countField + `', ARGV[i+1], '` + packField + `', ARGV[i+2])
+		end
 		last = n
-		added = added + 1
+		added = added + tonumber(ARGV[i+1])
 	end
 end
-redis.call('SET', KEYS[2], string.format('%.0f', last), 'PX', ARGV[3])
+redis.call('SET', KEYS[2], string.format('%.0f', last), 'PX', ARGV[2])
 return added
 `)
 
@@ -194,9 +233,9 @@ func producerKey(channel, producer string) string {
 	return "{" + channel + "}:sockgate-producer:" + producer
 }
 
-// PublishIdempotent appends msgs to channel's stream, skipping every
-// message whose number is not above the last one appended for
-// seq.Producer (kept in a key next to the stream for Config.ProducerTTL
+// PublishIdempotent appends msgs to channel's stream as Publish does,
+// skipping every entry whose last message's number is not above the last
+// one appended for seq.Producer (kept in a key next to the stream for Config.ProducerTTL
 // after the producer's last append). The batch is appended atomically by
 // one script, so after a restart of Redis (with appendonly) that lost the
 // reply, retrying appends nothing twice. Channels containing '{' or '}'
@@ -214,10 +253,16 @@ func (p *PubSub) PublishIdempotent(ctx context.Context, channel string, seq tran
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	args := make([]any, 0, 3+len(msgs))
-	args = append(args, seq.First, p.cfg.MaxLen, p.cfg.ProducerTTL.Milliseconds())
-	for _, m := range msgs {
-		args = append(args, m)
+	es := entries(msgs)
+	args := make([]any, 0, 2+3*len(es))
+	args = append(args, p.cfg.MaxLen, p.cfg.ProducerTTL.Milliseconds())
+	from := 0
+	for _, e := range es {
+		// An entry is kept when its last number is new: one chunked
+		// differently on a retry is appended again (a duplicate, never a
+		// loss).
+		args = append(args, seq.First+uint64(e.to-1), e.to-from, e.values[len(e.values)-1])
+		from = e.to
 	}
 	added, err := appendOnce.Run(ctx, p.cfg.Client, []string{channel, producerKey(channel, seq.Producer)}, args...).Int()
 	if err != nil {
@@ -241,7 +286,7 @@ func (p *PubSub) lastID(ctx context.Context, channel string) (string, error) {
 	return xs[0].ID, nil
 }
 
-// Subscribe delivers the entries added to channel after it returns.
+// Subscribe delivers the messages added to channel after it returns.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
 	if err := p.start(); err != nil {
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
@@ -256,28 +301,34 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 		defer p.wg.Done()
 		defer close(out)
 		p.read(ctx, channel, from, func(x redis.XMessage) bool {
-			select {
-			case out <- data(x):
-				return true
-			case <-ctx.Done():
-			case <-p.done:
+			msgs, _, _ := p.messages(channel, x)
+			for _, m := range msgs {
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return false
+				case <-p.done:
+					return false
+				}
 			}
-			return false
+			return true
 		})
 	}()
 	return out, nil
 }
 
-// SubscribeFrom delivers the entries of channel after the entry ID after
-// ("" for the oldest entry the stream still holds), then new ones, with
-// XREAD: a replay from a position, no consumer group, nothing to
-// acknowledge (Delivery.Ack does nothing). IDs trimmed by MAXLEN are gone.
+// SubscribeFrom delivers the messages of channel after the position after
+// (a Delivery.ID: an entry ID, or "<entry ID>-<i>" inside a pack; "" for
+// the oldest entry the stream still holds), then new ones, with XREAD: a
+// replay from a position, no consumer group, nothing to acknowledge
+// (Delivery.Ack does nothing). Entries trimmed by MAXLEN are gone.
 func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-chan transport.Delivery, error) {
 	if after == "" {
 		after = "0-0"
 	}
-	if !validID(after) {
-		return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream entry ID (<ms>-<seq>)", ErrConfig, channel, after)
+	from, skipEntry, skipIdx, ok := position(after)
+	if !ok {
+		return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream entry ID (<ms>-<seq>, or <ms>-<seq>-<i> in a pack)", ErrConfig, channel, after)
 	}
 	if err := p.start(); err != nil {
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
@@ -286,14 +337,21 @@ func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-ch
 	go func() {
 		defer p.wg.Done()
 		defer close(out)
-		p.read(ctx, channel, after, func(x redis.XMessage) bool {
-			select {
-			case out <- transport.Delivery{Data: data(x), ID: x.ID, Ack: noAck}:
-				return true
-			case <-ctx.Done():
-			case <-p.done:
+		p.read(ctx, channel, from, func(x redis.XMessage) bool {
+			msgs, packed, _ := p.messages(channel, x)
+			for i, m := range msgs {
+				if x.ID == skipEntry && i <= skipIdx {
+					continue
+				}
+				select {
+				case out <- transport.Delivery{Data: m, ID: deliveryID(x.ID, i, packed), Ack: noAck}:
+				case <-ctx.Done():
+					return false
+				case <-p.done:
+					return false
+				}
 			}
-			return false
+			return true
 		})
 	}()
 	return out, nil
@@ -301,22 +359,45 @@ func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-ch
 
 func noAck() {}
 
-// validID reports whether id is a stream entry ID: digits, optionally a
-// dash and digits.
-func validID(id string) bool {
-	ms, seq, dash := strings.Cut(id, "-")
-	digits := func(s string) bool {
-		if s == "" {
-			return false
-		}
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		return true
+// deliveryID is the Delivery.ID of message i of entry id: the entry ID for
+// a single message, "<entry ID>-<i>" in a pack.
+func deliveryID(id string, i int, packed bool) string {
+	if !packed {
+		return id
 	}
-	return digits(ms) && (!dash || digits(seq))
+	return id + "-" + strconv.Itoa(i)
+}
+
+// position parses a SubscribeFrom position: "<ms>[-<seq>]" reads after
+// that entry; "<ms>-<seq>-<i>" reads that entry again (from the ID before
+// it) and skips its messages up to i.
+func position(after string) (from, skipEntry string, skipIdx int, ok bool) {
+	parts := strings.Split(after, "-")
+	nums := make([]uint64, len(parts))
+	for i, s := range parts {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return "", "", 0, false
+		}
+		nums[i] = n
+	}
+	switch len(parts) {
+	case 1, 2:
+		return after, "", -1, true
+	case 3:
+		entry := parts[0] + "-" + parts[1]
+		ms, seq := nums[0], nums[1]
+		switch {
+		case seq > 0:
+			seq--
+		case ms > 0:
+			ms, seq = ms-1, math.MaxUint64
+		default:
+			return "0-0", entry, int(nums[2]), nums[2] <= math.MaxInt32
+		}
+		return strconv.FormatUint(ms, 10) + "-" + strconv.FormatUint(seq, 10), entry, int(nums[2]), nums[2] <= math.MaxInt32
+	}
+	return "", "", 0, false
 }
 
 // read reads channel's entries after from with XREAD, retrying through
@@ -478,13 +559,21 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 				if x.Values == nil {
 					continue // pending, but trimmed away: nothing to deliver
 				}
-				d := transport.Delivery{Data: data(x), ID: x.ID, Ack: a.acker(x.ID)}
-				select {
-				case out <- d:
-				case <-ctx.Done():
-					return
-				case <-p.done:
-					return
+				msgs, packed, err := p.messages(channel, x)
+				if err != nil {
+					a.ack(x.ID) // it would only come back malformed
+					continue
+				}
+				acks := pack.Countdown(len(msgs), func() { a.ack(x.ID) })
+				for i, m := range msgs {
+					d := transport.Delivery{Data: m, ID: deliveryID(x.ID, i, packed), Ack: acks[i]}
+					select {
+					case out <- d:
+					case <-ctx.Done():
+						return
+					case <-p.done:
+						return
+					}
 				}
 			}
 		}
@@ -494,24 +583,45 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 	}
 }
 
-// acker returns an idempotent Ack for one entry: it queues the ID for the
-// ack loop (waiting while the queue is full). An Ack after the
-// subscription ended is dropped: the entry stays pending, is delivered
-// again after the next subscription, and the receiver drops it by ID.
-func (a *acks) acker(id string) func() {
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			select {
-			case a.ids <- id:
-			case <-a.done:
-			}
-		})
+// ack queues an entry's ID for the ack loop (waiting while the queue is
+// full). An ack after the subscription ended is dropped: the entry stays
+// pending, is delivered again after the next subscription, and the
+// receiver drops it by ID. Delivery.Ack calls it once per entry, when every
+// message of the entry was acknowledged.
+func (a *acks) ack(id string) {
+	select {
+	case a.ids <- id:
+	case <-a.done:
 	}
 }
 
-func data(x redis.XMessage) []byte {
-	switch v := x.Values[field].(type) {
+// messages returns the messages entry x carries (packed reports a pack).
+// An entry that is neither one message nor a valid pack is logged, counted
+// in Malformed and skipped.
+func (p *PubSub) messages(channel string, x redis.XMessage) (msgs [][]byte, packed bool, err error) {
+	if v, ok := x.Values[field]; ok {
+		return [][]byte{bytesOf(v)}, false, nil
+	}
+	n, err := strconv.Atoi(string(bytesOf(x.Values[countField])))
+	if err == nil {
+		msgs, err = pack.Split(bytesOf(x.Values[packField]), n)
+	} else {
+		err = fmt.Errorf("%w: entry has neither %q nor a count in %q", pack.ErrMalformed, field, countField)
+	}
+	if err != nil {
+		p.malformed.Add(1)
+		p.log.Error("redisstream: malformed entry skipped", "channel", channel, "id", x.ID, "error", err)
+		return nil, false, err
+	}
+	return msgs, true, nil
+}
+
+// Malformed is how many entries could not be read as messages and were
+// skipped (and acknowledged).
+func (p *PubSub) Malformed() uint64 { return p.malformed.Load() }
+
+func bytesOf(v any) []byte {
+	switch v := v.(type) {
 	case string:
 		return []byte(v)
 	case []byte:
