@@ -61,11 +61,14 @@ preflight:
 # (internal/benchcmp), then our server's fan-out against Node socket.io
 # (internal/fanoutbench; needs taskset, node and the Node peers), then the
 # latency from a worker's emit to a client of our server and of
-# python-socketio 5.7.2 (internal/clusterbench).
+# python-socketio 5.7.2 (internal/clusterbench), then the Worker's emit
+# rate over every transport against each broker's ceiling and against
+# watermill-redisstream (internal/transportbench; needs nats-server).
 bench:
 	$(GO) run ./internal/benchcmp
 	$(GO) run ./internal/fanoutbench
 	$(GO) run ./internal/clusterbench
+	$(GO) run ./internal/transportbench
 
 demo:
 	$(GO) run ./cmd/demo
