@@ -87,6 +87,10 @@ type Stats struct {
 	SubscribeFails uint64 // subscription attempts that failed or ended unexpectedly
 	Duplicates     uint64 // redeliveries of a persistent transport dropped by ID (not applied twice)
 	Resubscribes   uint64 // times the subscription came back after a failure
+	// TransportMalformed counts what the Subscriber itself could not read
+	// and skipped (a stream entry or JetStream message that is not a
+	// valid pack), when it reports that (a Malformed() uint64 method).
+	TransportMalformed uint64
 }
 
 // Manager makes a socketio.Server a node of a python-socketio-compatible
@@ -470,7 +474,15 @@ func (m *Manager) Stats() Stats {
 		NotHere: s.notHere.Load(), AcksReturned: s.acksReturned.Load(), AckFailures: s.ackFailures.Load(),
 		AcksDropped: s.acksDropped.Load(), PublishErrors: s.publishErrors.Load(),
 		SubscribeFails: s.subFails.Load(), Resubscribes: s.resubs.Load(), Duplicates: s.duplicates.Load(),
+		TransportMalformed: transportMalformed(m.sub),
 	}
+}
+
+func transportMalformed(sub transport.Subscriber) uint64 {
+	if r, ok := sub.(interface{ Malformed() uint64 }); ok {
+		return r.Malformed()
+	}
+	return 0
 }
 
 // Gateway returns the server-mode gateway: every call acts on this node's

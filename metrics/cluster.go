@@ -22,6 +22,8 @@ type clusterCollector struct {
 	resubscribes *prometheus.Desc
 	acks         *prometheus.Desc
 	pubErrors    *prometheus.Desc
+	duplicates   *prometheus.Desc
+	tMalformed   *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*clusterCollector)(nil)
@@ -51,12 +53,16 @@ func NewClusterCollector(src ClusterSource, opts CollectorOptions) prometheus.Co
 			"Client acknowledgements asked for by other hosts, by outcome.", "result"),
 		pubErrors: desc("sockgate_cluster_publish_errors_total",
 			"Local broadcasts that could not be encoded for the cluster."),
+		duplicates: desc("sockgate_cluster_duplicates_total",
+			"Redeliveries of a persistent transport dropped by ID (not applied twice)."),
+		tMalformed: desc("sockgate_cluster_transport_malformed_total",
+			"Stream entries or JetStream messages the transport could not read and skipped."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.subscribed, c.received, c.messages, c.subFailures, c.resubscribes, c.acks, c.pubErrors} {
+	for _, d := range []*prometheus.Desc{c.subscribed, c.received, c.messages, c.subFailures, c.resubscribes, c.acks, c.pubErrors, c.duplicates, c.tMalformed} {
 		ch <- d
 	}
 }
@@ -89,4 +95,6 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.acks, s.AckFailures, "failed")
 	counter(c.acks, s.AcksDropped, "dropped")
 	counter(c.pubErrors, s.PublishErrors)
+	counter(c.duplicates, s.Duplicates)
+	counter(c.tMalformed, s.TransportMalformed)
 }

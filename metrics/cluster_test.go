@@ -24,7 +24,7 @@ func TestClusterCollector(t *testing.T) {
 	src := &fakeCluster{
 		h: cluster.Health{Subscribed: true},
 		s: cluster.Stats{Received: 9, Applied: 4, OwnSkipped: 2, Malformed: 1, Unsafe: 1, Unknown: 1,
-			SubscribeFails: 3, Resubscribes: 1, AcksReturned: 5},
+			SubscribeFails: 3, Resubscribes: 1, AcksReturned: 5, Duplicates: 7, TransportMalformed: 2},
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(metrics.NewClusterCollector(src, metrics.CollectorOptions{ConstLabels: prometheus.Labels{"role": "server"}}))
@@ -38,9 +38,16 @@ sockgate_cluster_received_total{role="server"} 9
 # HELP sockgate_cluster_resubscribes_total Times the subscription came back after a failure.
 # TYPE sockgate_cluster_resubscribes_total counter
 sockgate_cluster_resubscribes_total{role="server"} 1
+# HELP sockgate_cluster_duplicates_total Redeliveries of a persistent transport dropped by ID (not applied twice).
+# TYPE sockgate_cluster_duplicates_total counter
+sockgate_cluster_duplicates_total{role="server"} 7
+# HELP sockgate_cluster_transport_malformed_total Stream entries or JetStream messages the transport could not read and skipped.
+# TYPE sockgate_cluster_transport_malformed_total counter
+sockgate_cluster_transport_malformed_total{role="server"} 2
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"sockgate_cluster_subscribed", "sockgate_cluster_received_total", "sockgate_cluster_resubscribes_total"); err != nil {
+		"sockgate_cluster_subscribed", "sockgate_cluster_received_total", "sockgate_cluster_resubscribes_total",
+		"sockgate_cluster_duplicates_total", "sockgate_cluster_transport_malformed_total"); err != nil {
 		t.Fatal(err)
 	}
 	n, err := testutil.GatherAndCount(reg, "sockgate_cluster_messages_total", "sockgate_cluster_acks_total")

@@ -31,6 +31,8 @@
 //	sockgate_cluster_resubscribes_total        counter  times the subscription came back
 //	sockgate_cluster_acks_total{result}        counter  acks for other hosts: returned, failed, dropped
 //	sockgate_cluster_publish_errors_total      counter  local broadcasts that could not be encoded
+//	sockgate_cluster_duplicates_total          counter  persistent-transport redeliveries dropped by ID
+//	sockgate_cluster_transport_malformed_total counter  entries/messages the transport could not read
 //
 // A server process registers it beside NewCollector(manager.Gateway(), ...),
 // which reports the node's publishing side.
