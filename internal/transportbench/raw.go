@@ -8,11 +8,14 @@ import (
 	"sync/atomic"
 
 	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	wmstream "github.com/ThreeDotsLabs/watermill-redisstream/pkg/redisstream"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/transport"
+	"github.com/sockgate/sockgate/transport/jetstream"
 	"github.com/sockgate/sockgate/transport/redisstream"
 )
 
@@ -25,6 +28,8 @@ const (
 	rawPublish   = "redisstream Publish"
 	rawIdem      = "redisstream PublishIdempotent"
 	rawWatermill = "watermill-redisstream Publisher"
+	rawJS        = "jetstream Publish"
+	rawWMNATS    = "watermill-nats JetStream Publisher"
 )
 
 // measureRawRows publishes the sample message to a Redis stream without a
@@ -37,9 +42,9 @@ const (
 func measureRawRows(ctx context.Context, b *brokers, o *options, batch int, sample []byte, progressf func(string, ...any)) ([]row, error) {
 	var rows []row
 	for _, g := range o.rawProducers {
-		for _, name := range []string{rawPublish, rawIdem, rawWatermill} {
+		for _, name := range []string{rawPublish, rawIdem, rawWatermill, rawJS, rawWMNATS} {
 			n := o.rawN
-			if name == rawWatermill {
+			if name == rawWatermill || name == rawWMNATS {
 				n = o.watermillN
 			}
 			if n == 0 {
@@ -63,6 +68,9 @@ func measureRawRows(ctx context.Context, b *brokers, o *options, batch int, samp
 func measureRaw(ctx context.Context, b *brokers, name string, goroutines, count, batch int, payload []byte) (row, error) {
 	r := row{Kind: kindRaw, Transport: name, Label: "raw " + name, Producers: goroutines, Count: count,
 		Ceiling: ceilXAdd, CPUPerMsg: -1, BrokerBusy: -1}
+	if name == rawJS || name == rawWMNATS {
+		return measureRawJetStream(ctx, b, r, goroutines, count, batch, payload)
+	}
 	client := redis.NewClient(&redis.Options{Addr: b.redis.Addr()})
 	var publish func(ctx context.Context, worker int, msgs [][]byte) error
 	switch name {
@@ -134,6 +142,12 @@ func measureRaw(ctx context.Context, b *brokers, name string, goroutines, count,
 	if err := client.Ping(ctx).Err(); err != nil {
 		return r, fmt.Errorf("transportbench: %s: %w", name, err)
 	}
+	return timeRaw(r, b.redisPID, goroutines, count, batch, payload, func(w int, msgs [][]byte) error { return publish(ctx, w, msgs) })
+}
+
+// timeRaw runs publish from goroutines, count copies of payload in all in
+// batches of batch, and fills r's figures; brokerPID is metered.
+func timeRaw(r row, brokerPID, goroutines, count, batch int, payload []byte, publish func(worker int, msgs [][]byte) error) (row, error) {
 	var (
 		wg        sync.WaitGroup
 		start     = make(chan struct{})
@@ -155,7 +169,7 @@ func measureRaw(ctx context.Context, b *brokers, name string, goroutines, count,
 			<-start
 			for share > 0 {
 				k := min(batch, share)
-				if err := publish(ctx, w, msgs[:k]); err != nil {
+				if err := publish(w, msgs[:k]); err != nil {
 					errOnce.Do(func() { firstErr = err })
 					return
 				}
@@ -165,12 +179,12 @@ func measureRaw(ctx context.Context, b *brokers, name string, goroutines, count,
 			}
 		})
 	}
-	m := startMeter(b.redisPID)
+	m := startMeter(brokerPID)
 	close(start)
 	wg.Wait()
 	elapsed := m.stop(&r.CPUPerMsg, &r.BrokerBusy, count)
 	if firstErr != nil {
-		return r, fmt.Errorf("transportbench: %s: %w", name, firstErr)
+		return r, fmt.Errorf("transportbench: %s: %w", r.Transport, firstErr)
 	}
 	r.Seconds = elapsed.Seconds()
 	r.Published = published.Load()
@@ -180,4 +194,62 @@ func measureRaw(ctx context.Context, b *brokers, name string, goroutines, count,
 		r.MeanBatch = float64(r.Published) / float64(r.Publishes)
 	}
 	return r, nil
+}
+
+// measureRawJetStream is measureRaw on JetStream: transport/jetstream's
+// Publish (a batch packed into few JetStream messages, published
+// asynchronously) against watermill-nats/v2's JetStream Publisher (one
+// synchronous publish, a round trip, per message), each to a fresh file
+// stream configured like the transport's.
+func measureRawJetStream(ctx context.Context, b *brokers, r row, goroutines, count, batch int, payload []byte) (row, error) {
+	r.Ceiling = ceilJS
+	nc, err := nats.Connect(b.nats.URL(), nats.ReconnectBufSize(-1))
+	if err != nil {
+		return r, fmt.Errorf("transportbench: %s: %w", r.Transport, err)
+	}
+	defer nc.Close()
+	jsStreams++
+	stream := "TBR" + strconv.Itoa(jsStreams)
+	ps, err := jetstream.New(jetstream.Config{Conn: nc, Stream: stream, Logger: discard})
+	if err != nil {
+		return r, fmt.Errorf("transportbench: %s: %w", r.Transport, err)
+	}
+	defer func() {
+		_ = ps.Close()
+		deleteStream(nc, stream)
+	}()
+	// Create the stream outside the timed part: one message through ours.
+	if _, err := ps.Publish(ctx, channel, [][]byte{payload}); err != nil {
+		return r, fmt.Errorf("transportbench: %s: create the stream: %w", r.Transport, err)
+	}
+	var publish func(w int, msgs [][]byte) error
+	if r.Transport == rawJS {
+		r.Label += " (packed, async)"
+		publish = func(_ int, msgs [][]byte) error {
+			n, err := ps.Publish(ctx, channel, msgs)
+			if err == nil && n != len(msgs) {
+				err = fmt.Errorf("%d of %d confirmed", n, len(msgs))
+			}
+			return err
+		}
+	} else {
+		wp, err := wmnats.NewPublisherWithNatsConn(nc, wmnats.PublisherPublishConfig{
+			Marshaler: &wmnats.NATSMarshaler{},
+			SubjectCalculator: func(_, topic string) *wmnats.SubjectDetail {
+				return &wmnats.SubjectDetail{Primary: stream + "." + topic}
+			},
+		}, watermill.NopLogger{})
+		if err != nil {
+			return r, fmt.Errorf("transportbench: watermill-nats: %w", err)
+		}
+		// Not closed: its Close closes nc, which this function owns.
+		publish = func(_ int, msgs [][]byte) error {
+			ms := make([]*message.Message, len(msgs))
+			for i, m := range msgs {
+				ms[i] = message.NewMessage(watermill.NewUUID(), m)
+			}
+			return wp.Publish(stream+"."+channel, ms...) // the topic is the subject
+		}
+	}
+	return timeRaw(r, b.natsPID, goroutines, count, batch, payload, publish)
 }

@@ -55,8 +55,8 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("ceiling %s: rate %v", c.Name, c.Rate)
 		}
 	}
-	// 5 transports x 2 producer counts, then 3 raw publishers x 2.
-	if want := 5*2 + 3*2; len(rep.Rows) != want {
+	// 5 transports x 2 producer counts, then 5 raw publishers x 2.
+	if want := 5*2 + 5*2; len(rep.Rows) != want {
 		t.Errorf("%d rows, want %d", len(rep.Rows), want)
 	}
 	for _, r := range rep.Rows {
@@ -75,7 +75,7 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("%d checks, want 4: %+v", len(rep.Checks), rep.Checks)
 	}
 	for _, want := range []string{
-		"Worker jetstream (jetstream)", "Worker redis-streams (redisstream)", "raw watermill-redisstream Publisher",
+		"Worker jetstream (jetstream)", "Worker redis-streams (redisstream)", "raw watermill-redisstream Publisher", "raw watermill-nats JetStream Publisher",
 		"ceiling: redis XADD", "nats.go loop", "within 2x of redis pub/sub", "redis-streams Worker, 8 producer(s)",
 	} {
 		if !strings.Contains(out.String(), want) {
