@@ -67,7 +67,8 @@ type Config struct {
 	// Client is the Redis client (required). PubSub never closes it. Each
 	// subscription holds one of its connections while it waits in a
 	// blocking read (up to 500 ms), so its PoolSize must exceed the number
-	// of subscriptions (a server node has one).
+	// of subscriptions (a server node has one), and its ReadTimeout (3 s
+	// by default) must exceed 500 ms.
 	Client redis.UniversalClient
 	// Consumer is this node's durable consumer name, stable across
 	// restarts (SOCKET_NODE_ID); required for SubscribeAck.
@@ -522,7 +523,6 @@ func (p *PubSub) createGroup(ctx context.Context, channel string) error {
 func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- transport.Delivery, a *acks) {
 	defer p.wg.Done()
 	defer close(out)
-	g := p.cfg.Consumer
 	pending := true // first the entries delivered to us and not acknowledged
 	cursor := "0"
 	failures := 0
@@ -531,11 +531,7 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 		if pending {
 			id = cursor
 		}
-		args := &redis.XReadGroupArgs{Group: g, Consumer: g, Streams: []string{channel, id}, Count: batch}
-		if !pending {
-			args.Block = block
-		}
-		res, err := p.cfg.Client.XReadGroup(ctx, args).Result()
+		res, err := p.readGroupOnce(ctx, channel, id, !pending)
 		if err != nil && !errors.Is(err, redis.Nil) {
 			if !p.alive(ctx) {
 				return
@@ -581,6 +577,32 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 			pending = false
 		}
 	}
+}
+
+// noRetry is an XREADGROUP that go-redis must not send again by itself
+// (MaxRetries): when a connection breaks after Redis handed entries to a
+// read, they are pending for this consumer, and a silent retry of ">" would
+// go on past them; they would come only after the next failure. Failing
+// instead makes readGroup re-read its pending entries first.
+type noRetry struct{ *redis.XStreamSliceCmd }
+
+// NoRetry tells go-redis not to retry the command.
+func (noRetry) NoRetry() bool { return true }
+
+// readGroupOnce runs one XREADGROUP of channel from id (">" for new
+// entries, blocking up to block when wait is set).
+func (p *PubSub) readGroupOnce(ctx context.Context, channel, id string, wait bool) ([]redis.XStream, error) {
+	g := p.cfg.Consumer
+	args := []any{"xreadgroup", "group", g, g, "count", batch}
+	if wait {
+		args = append(args, "block", block.Milliseconds())
+	}
+	args = append(args, "streams", channel, id)
+	// The client's ReadTimeout (3 s by default) bounds the wait for the
+	// reply, so it must exceed block (Config.Client).
+	cmd := noRetry{redis.NewXStreamSliceCmd(ctx, args...)}
+	_ = p.cfg.Client.Process(ctx, cmd)
+	return cmd.Result()
 }
 
 // ack queues an entry's ID for the ack loop (waiting while the queue is
