@@ -48,7 +48,9 @@ type Delivery struct {
 	ID string
 	// Ack tells the broker this consumer handled the message. A message not
 	// acknowledged is delivered again after a reconnect or a restart.
-	// Ack is safe to call from any goroutine, more than once.
+	// Ack is safe to call from any goroutine, more than once. An Ack made
+	// after the subscription ended is not sent (the message comes again to
+	// the next subscription).
 	Ack func()
 }
 

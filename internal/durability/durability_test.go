@@ -5,10 +5,12 @@ package durability
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +103,7 @@ func (p *proxy) Restore() {
 // ({"user": id}), a cluster.Manager on sub/pub, an HTTP listener.
 type node struct {
 	url string
+	srv *socketio.Server
 	mgr *cluster.Manager
 }
 
@@ -109,7 +112,12 @@ func startNode(t *testing.T, ps interface {
 	transport.Subscriber
 }) *node {
 	t.Helper()
-	srv, err := socketio.NewServer(socketio.Config{})
+	// A node that returns from an outage delivers what it missed as fast
+	// as it reads it (with packing, 10,000 events in well under a second);
+	// a python client takes them more slowly, and with the default
+	// SendQueue (1,024 packets) the server would close it as slow, which
+	// is its policy, tested in socketio. The queue is sized for the burst.
+	srv, err := socketio.NewServer(socketio.Config{SendQueue: 2 * events})
 	require.NoError(t, err)
 	srv.Of("/").Use(func(_ context.Context, hs *socketio.Handshake) error {
 		var a struct{ User string }
@@ -136,7 +144,7 @@ func startNode(t *testing.T, ps interface {
 		_ = srv.Close(ctx)
 		_ = hs.Close()
 	})
-	return &node{url: "http://" + ln.Addr().String(), mgr: m}
+	return &node{url: "http://" + ln.Addr().String(), srv: srv, mgr: m}
 }
 
 func seqOf(l peertest.Line) int64 {
@@ -161,6 +169,10 @@ type scenario struct {
 	mid     func() // once the first half is emitted and 1,000 are published
 	emitted func() // once every event is emitted (the worker may be retrying)
 	flushed func() // once the worker has published everything
+	// stored, when set, replays the channel from the broker: on a
+	// failure the test reports which events the broker holds, to tell a
+	// broker that lost them from a node that skipped them.
+	stored transport.Replayer
 }
 
 // run is the test: a client of the node in the user's room; 10,000 events
@@ -205,6 +217,11 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 		events, time.Since(start).Round(time.Millisecond), n.mgr.Health(), w.Stats())
 	step(sc.flushed)
 	back := time.Now()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server %+v", n.srv.Stats())
+		}
+	})
 	_, last := c.Out.WaitForWithin(t, 60*time.Second, "the last event", 0,
 		func(l peertest.Line) bool { return seqOf(l) == events-1 })
 	t.Logf("all %d events at the client %v after the broker or the connection returned; manager %+v",
@@ -217,11 +234,56 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 			continue
 		}
 		if s != next {
+			if sc.stored != nil {
+				t.Logf("the broker holds: %s", storedEvents(t, sc.stored))
+			}
 			t.Fatalf("event %d arrived where %d was due (lost, reordered or twice)", s, next)
 		}
 		next++
 	}
 	require.Equal(t, int64(events), next)
+}
+
+// storedEvents replays the channel and summarises the seq events the
+// broker holds as ranges, with the stored IDs at their edges.
+func storedEvents(t *testing.T, r transport.Replayer) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ch, err := r.SubscribeFrom(ctx, "socketio", "")
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	start, last, startID, lastID := int64(-2), int64(-2), "", ""
+	flush := func() {
+		if start >= 0 {
+			fmt.Fprintf(&b, "[%d..%d] (%s..%s) ", start, last, startID, lastID)
+		}
+	}
+	for {
+		select {
+		case d, ok := <-ch:
+			if !ok {
+				return b.String()
+			}
+			var m struct {
+				Event string `json:"event"`
+				Data  []any  `json:"data"`
+			}
+			if json.Unmarshal(d.Data, &m) != nil || m.Event != "seq" || len(m.Data) != 1 {
+				continue
+			}
+			n := int64(m.Data[0].(float64))
+			if n != last+1 {
+				flush()
+				start, startID = n, d.ID
+			}
+			last, lastID = n, d.ID
+		case <-time.After(2 * time.Second): // the end of the stream: no event marks it
+			flush()
+			return b.String()
+		}
+	}
 }
 
 // waitPublished waits until the worker has published n messages in all.
@@ -258,7 +320,7 @@ func TestRedisStreamsNodeCutOff(t *testing.T) {
 	t.Cleanup(func() { _ = workerClient.Close() })
 	workerPS, err := redisstream.New(redisstream.Config{Client: workerClient})
 	require.NoError(t, err)
-	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore}, newWorker(t, workerPS))
+	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore, stored: workerPS}, newWorker(t, workerPS))
 }
 
 func TestJetStreamNodeCutOff(t *testing.T) {
@@ -277,7 +339,7 @@ func TestJetStreamNodeCutOff(t *testing.T) {
 	t.Cleanup(workerConn.Close)
 	workerPS, err := jetstream.New(jetstream.Config{Conn: workerConn})
 	require.NoError(t, err)
-	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore}, newWorker(t, workerPS))
+	run(t, startNode(t, nodePS), scenario{before: px.Cut, flushed: px.Restore, stored: workerPS}, newWorker(t, workerPS))
 }
 
 // The broker restarts (SIGKILL, then the same port and data) while the
@@ -300,7 +362,7 @@ func TestRedisStreamsBrokerRestart(t *testing.T) {
 	workerPS, err := redisstream.New(redisstream.Config{Client: workerClient})
 	require.NoError(t, err)
 	w := newWorker(t, workerPS)
-	run(t, startNode(t, nodePS), scenario{mid: rs.Kill, emitted: func() { waitRetrying(t, w); rs.Restart() }}, w)
+	run(t, startNode(t, nodePS), scenario{mid: rs.Kill, emitted: func() { waitRetrying(t, w); rs.Restart() }, stored: workerPS}, w)
 	requireRetried(t, w, workerPS)
 }
 
@@ -341,6 +403,6 @@ func TestJetStreamBrokerRestart(t *testing.T) {
 	workerPS, err := jetstream.New(jetstream.Config{Conn: connect()})
 	require.NoError(t, err)
 	w := newWorker(t, workerPS)
-	run(t, startNode(t, nodePS), scenario{mid: ns.Kill, emitted: func() { waitRetrying(t, w); ns.Restart() }}, w)
+	run(t, startNode(t, nodePS), scenario{mid: ns.Kill, emitted: func() { waitRetrying(t, w); ns.Restart() }, stored: workerPS}, w)
 	requireRetried(t, w, workerPS)
 }

@@ -98,8 +98,9 @@ type PubSub struct {
 	done        chan struct{}
 	wg          sync.WaitGroup
 
-	repeats   atomic.Uint64 // messages PublishIdempotent found already stored
-	malformed atomic.Uint64 // stored messages that did not unpack
+	floors    map[string]uint64 // durable name -> the last stream sequence this process acknowledged in order (under mu)
+	repeats   atomic.Uint64     // messages PublishIdempotent found already stored
+	malformed atomic.Uint64     // stored messages that did not unpack
 }
 
 var (
@@ -520,7 +521,12 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		InactiveThreshold: p.cfg.MaxAge,
 	}
 	// An existing consumer restarts right after its ack floor, so what was
-	// delivered and not acknowledged comes again at once and in order.
+	// delivered and not acknowledged comes again at once and in order. The
+	// floor is the later of the server's and this process's own record of
+	// what it acknowledged: a server that restarted may report a stale
+	// floor, or, still recovering, no consumer at all; starting "new" then
+	// would skip what was published since.
+	local, known := p.floor(name)
 	old, err := p.js.Consumer(octx, p.cfg.Stream, name)
 	switch {
 	case err == nil:
@@ -532,7 +538,12 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			return fail(err)
 		}
 		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = info.AckFloor.Stream + 1
+		cfg.OptStartSeq = max(info.AckFloor.Stream, local) + 1
+	case errors.Is(err, js.ErrConsumerNotFound) && known:
+		p.log.Warn("jetstream: the server has lost this node's consumer; resuming after the last message this process acknowledged",
+			"channel", channel, "consumer", name, "after", local)
+		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = local + 1
 	case errors.Is(err, js.ErrConsumerNotFound):
 	default:
 		return fail(err)
@@ -542,6 +553,18 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		return fail(err)
 	}
 	out := make(chan transport.Delivery, buffer)
+	pos := &position{pending: map[uint64]struct{}{}, max: cfg.OptStartSeq - min(cfg.OptStartSeq, 1)}
+	// Acks stop when the subscription ends: the next subscription deletes
+	// and recreates the consumer under the same name, and the server takes
+	// an ack for a message the new consumer has not delivered yet as a
+	// reason to skip ahead to it. An ack not sent means a redelivery, which
+	// the receiver drops by ID. Acks go out on the connection that then
+	// carries the delete request, so those sent before reach the old
+	// consumer.
+	var (
+		ackMu   sync.RWMutex
+		ackable = true
+	)
 	sctx, stop := context.WithCancel(ctx)
 	// ended guards out: once set (after stop), the callback sends nothing,
 	// so out can be closed without waiting for nats.go to wind the
@@ -563,7 +586,16 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			return
 		}
 		packed := len(parts) > 1 || m.Headers().Get(packHeader) != ""
-		acks := pack.Countdown(len(parts), func() { _ = m.Ack() })
+		seq := md.Sequence.Stream
+		pos.delivered(seq)
+		acks := pack.Countdown(len(parts), func() {
+			pos.acked(seq)
+			ackMu.RLock()
+			defer ackMu.RUnlock()
+			if ackable {
+				_ = m.Ack()
+			}
+		})
 		outMu.Lock()
 		defer outMu.Unlock()
 		for i, data := range parts {
@@ -605,10 +637,14 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			p.log.Warn("jetstream: connection lost; ending the subscription to resume from the ack floor", "channel", channel, "status", st.String())
 		}
 		stop()
+		ackMu.Lock()
+		ackable = false
+		ackMu.Unlock()
 		cc.Stop()
 		outMu.Lock() // a callback in progress returns at once: sctx is done
 		ended = true
 		outMu.Unlock()
+		p.setFloor(name, pos)
 		select {
 		case <-cc.Closed():
 		case <-time.After(closeWait):
@@ -650,3 +686,58 @@ func (p *PubSub) Close() error {
 // already held (retries after a lost confirmation) and so did not store
 // again.
 func (p *PubSub) Repeats() uint64 { return p.repeats.Load() }
+
+// position follows one SubscribeAck subscription: the stored messages it
+// handed out and which of them were acknowledged.
+type position struct {
+	mu      sync.Mutex
+	pending map[uint64]struct{} // delivered, not (fully) acknowledged
+	max     uint64              // the last sequence delivered (or the one before the start)
+}
+
+func (p *position) delivered(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending[seq] = struct{}{}
+	p.max = max(p.max, seq)
+}
+
+func (p *position) acked(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, seq)
+}
+
+// floor is the last sequence before which everything delivered was
+// acknowledged.
+func (p *position) floor() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.max
+	for seq := range p.pending {
+		f = min(f, seq-1)
+	}
+	return f
+}
+
+// setFloor records where a subscription of durable name left off (never
+// moving backwards).
+func (p *PubSub) setFloor(name string, pos *position) {
+	f := pos.floor()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.floors == nil {
+		p.floors = map[string]uint64{}
+	}
+	if f > p.floors[name] {
+		p.floors[name] = f
+	}
+}
+
+// floor returns what setFloor recorded for durable name, if anything.
+func (p *PubSub) floor(name string) (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, ok := p.floors[name]
+	return f, ok
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	js "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/transport"
@@ -138,4 +139,54 @@ func TestBatchIsPackedAndRetriedOnce(t *testing.T) {
 	}
 	require.Greater(t, len(seqs), 1, "2000 x 101 bytes fit in no single 64 KB pack")
 	require.Less(t, len(seqs), 10, "but in a few")
+}
+
+// A server that lost a node's consumer (restarted before it was stored,
+// or answering while it recovers) must not make the node skip what was
+// published meanwhile: it resumes after what this process acknowledged.
+func TestLostConsumerResumesAfterWhatWasAcknowledged(t *testing.T) {
+	t.Parallel()
+	url := embedded(t)
+	ps := newPubSub(t, url, "TTL", nodeName(t))
+	channel := "lost"
+	ctx, cancel := context.WithTimeout(context.Background(), transporttest.Wait)
+	defer cancel()
+	next := func(ch <-chan transport.Delivery, want string) {
+		t.Helper()
+		select {
+		case d := <-ch:
+			require.Equal(t, want, string(d.Data))
+			d.Ack()
+		case <-ctx.Done():
+			t.Fatalf("%q never came", want)
+		}
+	}
+	sctx, stop := context.WithCancel(ctx)
+	ch, err := ps.SubscribeAck(sctx, channel)
+	require.NoError(t, err)
+	_, err = ps.Publish(ctx, channel, [][]byte{[]byte("a")})
+	require.NoError(t, err)
+	next(ch, "a")
+	stop()
+	for range ch { // the subscription ends
+	}
+
+	// The server forgets the consumer; a message is published meanwhile.
+	j, err := js.New(connect(t, url))
+	require.NoError(t, err)
+	stream, err := j.Stream(ctx, "TTL")
+	require.NoError(t, err)
+	names := stream.ConsumerNames(ctx)
+	deleted := 0
+	for name := range names.Name() {
+		require.NoError(t, j.DeleteConsumer(ctx, "TTL", name))
+		deleted++
+	}
+	require.Equal(t, 1, deleted)
+	_, err = ps.Publish(ctx, channel, [][]byte{[]byte("b")})
+	require.NoError(t, err)
+
+	ch, err = ps.SubscribeAck(ctx, channel)
+	require.NoError(t, err)
+	next(ch, "b")
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, f Factory, feat Features) {
 	if feat.Persistent {
 		t.Run("ResumeAfterResubscribe", func(t *testing.T) { testResume(t, f) })
 		t.Run("UnackedRedelivered", func(t *testing.T) { testUnacked(t, f) })
+		t.Run("AckAfterEndIsNotSent", func(t *testing.T) { testLateAck(t, f) })
 		if feat.Restart != nil {
 			t.Run("NothingLostAcrossRestart", func(t *testing.T) { testRestart(t, f, feat) })
 		}
@@ -605,4 +606,26 @@ func testReplay(t *testing.T, f Factory) {
 	if _, err := r.SubscribeFrom(ctx, channel, "not a position"); err == nil {
 		t.Fatal(`SubscribeFrom with position "not a position": no error`)
 	}
+}
+
+// testLateAck: an Ack called after its subscription ended is not sent (the
+// next subscription may be a new consumer under the same name, which must
+// not take it for its own), so the message comes again.
+func testLateAck(t *testing.T, f Factory) {
+	pub, sub := f(t)
+	as := ackSub(t, sub)
+	channel := Channel(t)
+	ch, stop := subscribeAck(t, as, channel)
+	publish(t, pub, channel, []byte("late"))
+	d := receiveAck(t, ch, "late")
+	stop()
+	drainAck(ch)
+	d.Ack()
+	ch2, _ := subscribeAck(t, as, channel)
+	again := receiveAck(t, ch2, "the redelivery")
+	if string(again.Data) != "late" || again.ID != d.ID {
+		t.Fatalf("after an Ack made once the subscription had ended: got %q id %q; want %q id %q again",
+			again.Data, again.ID, "late", d.ID)
+	}
+	again.Ack()
 }
