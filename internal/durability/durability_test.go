@@ -235,7 +235,7 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 		}
 		if s != next {
 			if sc.stored != nil {
-				t.Logf("the broker holds: %s", storedEvents(t, sc.stored))
+				t.Logf("the broker holds: %s", storedEvents(t, sc.stored, next))
 			}
 			t.Fatalf("event %d arrived where %d was due (lost, reordered or twice)", s, next)
 		}
@@ -246,7 +246,7 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 
 // storedEvents replays the channel and summarises the seq events the
 // broker holds as ranges, with the stored IDs at their edges.
-func storedEvents(t *testing.T, r transport.Replayer) string {
+func storedEvents(t *testing.T, r transport.Replayer, missing int64) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ch, err := r.SubscribeFrom(ctx, "socketio", "")
@@ -274,6 +274,9 @@ func storedEvents(t *testing.T, r transport.Replayer) string {
 				continue
 			}
 			n := int64(m.Data[0].(float64))
+			if n == missing {
+				fmt.Fprintf(&b, "(the first missing event, %d, is stored as %s) ", n, d.ID)
+			}
 			if n != last+1 {
 				flush()
 				start, startID = n, d.ID
@@ -397,7 +400,14 @@ func TestJetStreamBrokerRestart(t *testing.T) {
 		t.Cleanup(c.Close)
 		return c
 	}
-	nodePS, err := jetstream.New(jetstream.Config{Conn: connect(), Consumer: "node-1"})
+	var logs syncBuf
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node transport log:\n%s", logs.String())
+		}
+	})
+	nodePS, err := jetstream.New(jetstream.Config{Conn: connect(), Consumer: "node-1",
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = nodePS.Close() })
 	workerPS, err := jetstream.New(jetstream.Config{Conn: connect()})
@@ -405,4 +415,21 @@ func TestJetStreamBrokerRestart(t *testing.T) {
 	w := newWorker(t, workerPS)
 	run(t, startNode(t, nodePS), scenario{mid: ns.Kill, emitted: func() { waitRetrying(t, w); ns.Restart() }, stored: workerPS}, w)
 	requireRetried(t, w, workerPS)
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

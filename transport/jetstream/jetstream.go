@@ -25,6 +25,7 @@ package jetstream
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -442,7 +443,8 @@ func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv 
 		outMu.Lock()
 		defer outMu.Unlock()
 		for _, v := range vs {
-			if ended {
+			if ended || sctx.Err() != nil {
+				ended = true // nothing after a message left out (see SubscribeAck)
 				return
 			}
 			select {
@@ -508,7 +510,14 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 	if err := p.stream(octx); err != nil {
 		return fail(err)
 	}
-	name := p.durable(channel)
+	// Each subscription gets a consumer of its own, named after the node,
+	// the channel and a fresh generation, so that nothing an ended
+	// subscription still sends (a pull request nats.go re-issues after a
+	// reconnect, an ack) can reach the new one: the server hands a pull
+	// the next message, and takes an ack for a message not yet delivered
+	// as a reason to skip ahead to it.
+	base := p.durable(channel)
+	name := base + "_" + generation()
 	cfg := js.ConsumerConfig{
 		Durable:       name,
 		FilterSubject: subj,
@@ -520,38 +529,32 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		// left to resume; its consumer goes too.
 		InactiveThreshold: p.cfg.MaxAge,
 	}
-	// An existing consumer restarts right after its ack floor, so what was
-	// delivered and not acknowledged comes again at once and in order. The
-	// floor is the later of the server's and this process's own record of
-	// what it acknowledged: a server that restarted may report a stale
-	// floor, or, still recovering, no consumer at all; starting "new" then
-	// would skip what was published since.
-	local, known := p.floor(name)
-	old, err := p.js.Consumer(octx, p.cfg.Stream, name)
-	switch {
-	case err == nil:
-		info, err := old.Info(octx)
-		if err != nil {
-			return fail(err)
-		}
-		if err := p.js.DeleteConsumer(octx, p.cfg.Stream, name); err != nil && !errors.Is(err, js.ErrConsumerNotFound) {
-			return fail(err)
-		}
-		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = max(info.AckFloor.Stream, local) + 1
-	case errors.Is(err, js.ErrConsumerNotFound) && known:
-		p.log.Warn("jetstream: the server has lost this node's consumer; resuming after the last message this process acknowledged",
-			"channel", channel, "consumer", name, "after", local)
-		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = local + 1
-	case errors.Is(err, js.ErrConsumerNotFound):
-	default:
+	// The new consumer starts right after the ack floor (the last message
+	// acknowledged in order) of the node's earlier ones, which it deletes,
+	// or of what this process itself acknowledged, whichever is later: what
+	// was delivered and not acknowledged comes again at once and in order.
+	// A server that restarted may report a stale floor, or, still
+	// recovering, no consumer at all; starting "new" then would skip what
+	// was published since.
+	local, known := p.floor(base)
+	floor, found, err := p.retire(octx, base)
+	if err != nil {
 		return fail(err)
+	}
+	switch {
+	case found || known:
+		if !found {
+			p.log.Warn("jetstream: the server has lost this node's consumer; resuming after the last message this process acknowledged",
+				"channel", channel, "consumer", base, "after", local)
+		}
+		cfg.DeliverPolicy = js.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = max(floor, local) + 1
 	}
 	c, err := p.js.CreateOrUpdateConsumer(octx, p.cfg.Stream, cfg)
 	if err != nil {
 		return fail(err)
 	}
+	p.log.Debug("jetstream: subscribed", "channel", channel, "consumer", name, "start", cfg.OptStartSeq)
 	out := make(chan transport.Delivery, buffer)
 	pos := &position{pending: map[uint64]struct{}{}, max: cfg.OptStartSeq - min(cfg.OptStartSeq, 1)}
 	// Acks stop when the subscription ends: the next subscription deletes
@@ -599,7 +602,13 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		outMu.Lock()
 		defer outMu.Unlock()
 		for i, data := range parts {
-			if ended {
+			// Once the subscription is ending nothing more is handed
+			// over: a select with sctx done may still pick the send, and a
+			// later message delivered after one left out would make the
+			// receiver drop the redelivery of the one left out as a
+			// duplicate (its ID is lower).
+			if ended || sctx.Err() != nil {
+				ended = true
 				return
 			}
 			d := transport.Delivery{Data: data, ID: packedID(md.Sequence.Stream, i, packed), Ack: acks[i]}
@@ -644,7 +653,7 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		outMu.Lock() // a callback in progress returns at once: sctx is done
 		ended = true
 		outMu.Unlock()
-		p.setFloor(name, pos)
+		p.setFloor(base, pos)
 		select {
 		case <-cc.Closed():
 		case <-time.After(closeWait):
@@ -740,4 +749,50 @@ func (p *PubSub) floor(name string) (uint64, bool) {
 	defer p.mu.Unlock()
 	f, ok := p.floors[name]
 	return f, ok
+}
+
+// generation names one subscription's consumer: random, so that two
+// subscriptions never share one.
+func generation() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// retire deletes the node's earlier consumers of a channel (base, as
+// named before generations, and base_<generation>) and returns the latest
+// ack floor among them; found is false when there was none.
+func (p *PubSub) retire(ctx context.Context, base string) (floor uint64, found bool, err error) {
+	s, err := p.js.Stream(ctx, p.cfg.Stream)
+	if err != nil {
+		return 0, false, err
+	}
+	names := s.ConsumerNames(ctx)
+	var old []string
+	for n := range names.Name() {
+		if n == base || strings.HasPrefix(n, base+"_") {
+			old = append(old, n)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return 0, false, err
+	}
+	for _, n := range old {
+		c, err := s.Consumer(ctx, n)
+		if errors.Is(err, js.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		floor, found = max(floor, info.AckFloor.Stream), true
+		if err := s.DeleteConsumer(ctx, n); err != nil && !errors.Is(err, js.ErrConsumerNotFound) {
+			return 0, false, err
+		}
+	}
+	return floor, found, nil
 }
