@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 func TestParseBenchmarkCSV(t *testing.T) {
@@ -109,13 +111,13 @@ func TestCPUAccounting(t *testing.T) {
 		x += i
 	}
 	_ = x
-	if got := processCPU(); got <= 0 {
-		t.Errorf("processCPU() = %v, want > 0", got)
+	if got := benchutil.ProcessCPU(); got <= 0 {
+		t.Errorf("benchutil.ProcessCPU() = %v, want > 0", got)
 	}
-	if got := childCPU(os.Getpid()); got < 0 {
-		t.Errorf("childCPU(self) = %v, want >= 0", got)
+	if got := benchutil.ChildCPU(os.Getpid()); got < 0 {
+		t.Errorf("benchutil.ChildCPU(self) = %v, want >= 0", got)
 	}
-	if got := childCPU(-1); got != -1 {
-		t.Errorf("childCPU(-1) = %v, want -1", got)
+	if got := benchutil.ChildCPU(-1); got != -1 {
+		t.Errorf("benchutil.ChildCPU(-1) = %v, want -1", got)
 	}
 }

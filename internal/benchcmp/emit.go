@@ -12,16 +12,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/benchutil"
 	"github.com/sockgate/sockgate/transport"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
-// progress is the small struct payload every producer emits, the same shape
-// as the gateway benchmarks' and the Python script's.
-type progress struct {
-	Job string `json:"job"`
-	Pct int    `json:"pct"`
-}
+// progress is the small struct every producer emits, the same shape as
+// the gateway benchmarks' and the Python script's.
+type progress = benchutil.Progress
 
 // emitConfig sizes one gateway throughput measurement.
 type emitConfig struct {
@@ -144,7 +142,7 @@ func measureEmit(ctx context.Context, cfg emitConfig) (emitResult, error) {
 	if cfg.Redis != nil {
 		redisCPU0 = cfg.Redis.cpu()
 	}
-	cpu0, t0 := processCPU(), time.Now()
+	cpu0, t0 := benchutil.ProcessCPU(), time.Now()
 	close(start)
 	wg.Wait()
 	if firstErr != nil {
@@ -154,7 +152,7 @@ func measureEmit(ctx context.Context, cfg emitConfig) (emitResult, error) {
 		return res, fmt.Errorf("benchcmp: flush: %w", err)
 	}
 	elapsed := time.Since(t0)
-	cpu1 := processCPU()
+	cpu1 := benchutil.ProcessCPU()
 	if cfg.Redis != nil {
 		res.RedisBusy = cfg.Redis.busy(redisCPU0, elapsed)
 	}
@@ -173,41 +171,4 @@ func measureEmit(ctx context.Context, cfg emitConfig) (emitResult, error) {
 		res.MeanBatch = float64(res.Published) / float64(res.Publishes)
 	}
 	return res, nil
-}
-
-// capturePub keeps the last message published, to learn the wire size.
-type capturePub struct {
-	mu   sync.Mutex
-	last []byte
-}
-
-func (p *capturePub) Publish(_ context.Context, _ string, msgs [][]byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(msgs) > 0 {
-		p.last = append(p.last[:0], msgs[len(msgs)-1]...)
-	}
-	return len(msgs), nil
-}
-
-func (p *capturePub) Close() error { return nil }
-
-// sampleMessage returns the bytes the gateway publishes for one benchmark
-// emit, so redis-benchmark can publish payloads of the same size.
-func sampleMessage(ctx context.Context) ([]byte, error) {
-	pub := &capturePub{}
-	g, err := gateway.NewWorker(gateway.WorkerConfig{Publisher: pub})
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = g.Close(ctx) }()
-	if err := g.EmitToUser(ctx, "1000", "progress", progress{Job: "resize-42", Pct: 57}); err != nil {
-		return nil, err
-	}
-	if err := g.Flush(ctx); err != nil {
-		return nil, err
-	}
-	pub.mu.Lock()
-	defer pub.mu.Unlock()
-	return append([]byte(nil), pub.last...), nil
 }

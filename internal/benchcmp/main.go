@@ -39,6 +39,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // Targets from the issue.
@@ -194,7 +196,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 	rep.Machine.Redis = srv.version
 	progressf("redis-server %s on %s", srv.version, srv.addr())
 
-	sample, err := sampleMessage(ctx)
+	sample, err := benchutil.SampleEmit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("benchcmp: encode a sample message: %w", err)
 	}
@@ -267,7 +269,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 		rep.GoBench, rep.GoBenchCommand = res, cmd
 	}
 
-	rep.Machine.LoadEnd = loadAverage()
+	rep.Machine.LoadEnd = benchutil.LoadAverage()
 	rep.Checks = checks(rep)
 	printReport(stdout, rep)
 	if o.jsonPath != "" {
@@ -438,33 +440,8 @@ func describeMachine() machine {
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Go:         runtime.Version(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		LoadStart:  loadAverage(),
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
+		CPUModel:   benchutil.CPUModel(),
+		LoadStart:  benchutil.LoadAverage(),
 	}
 	return m
-}
-
-// loadAverage returns the 1-minute load average, or -1 where
-// /proc/loadavg is missing.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil {
-		return -1
-	}
-	return v
 }

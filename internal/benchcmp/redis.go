@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // errMissingTool is returned when redis-server or redis-benchmark is not on
@@ -86,7 +88,7 @@ func startRedisOn(ctx context.Context, port int) (*redisServer, error) {
 		"--save", "", "--appendonly", "no", "--daemonize", "no")
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
-	s.cmd.SysProcAttr = dieWithParent()
+	s.cmd.SysProcAttr = benchutil.DieWithParent()
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("benchcmp: start redis-server: %w", err)
 	}
@@ -122,7 +124,7 @@ func (s *redisServer) url() string { return "redis://" + s.addr() + "/0" }
 
 // cpu returns the CPU time redis-server has used so far, or -1 when the
 // platform does not tell.
-func (s *redisServer) cpu() time.Duration { return childCPU(s.cmd.Process.Pid) }
+func (s *redisServer) cpu() time.Duration { return benchutil.ChildCPU(s.cmd.Process.Pid) }
 
 // busy returns the share of one core redis-server used between cpu0 (a
 // cpu() reading) and now, over wall time elapsed; -1 when unknown.

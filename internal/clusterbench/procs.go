@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // errMissingTool is returned when a program the benchmark needs is missing.
@@ -54,7 +55,7 @@ func startProc(name string, bin string, args ...string) (*proc, error) {
 	p := &proc{name: name, out: &syncBuffer{}, lines: make(chan string, 64), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.out
-	p.cmd.SysProcAttr = dieWithParent()
+	p.cmd.SysProcAttr = benchutil.DieWithParent()
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -113,7 +114,7 @@ func (p *proc) stop() {
 }
 
 // cpu returns the CPU time the process has used, -1 when unknown.
-func (p *proc) cpu() time.Duration { return childCPU(p.cmd.Process.Pid) }
+func (p *proc) cpu() time.Duration { return benchutil.ChildCPU(p.cmd.Process.Pid) }
 
 // startRedis starts redis-server on a free 127.0.0.1 port, nothing
 // persisted, and waits until it answers PING. A port taken between the

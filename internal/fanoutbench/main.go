@@ -43,6 +43,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // Targets from issue 3.
@@ -355,7 +357,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 		rep.Servers = append(rep.Servers, r)
 	}
 
-	rep.Machine.LoadEnd = loadAverage()
+	rep.Machine.LoadEnd = benchutil.LoadAverage()
 	rep.Checks = checks(rep)
 	rep.Warnings = warnings(rep)
 	printReport(stdout, rep)
@@ -828,7 +830,7 @@ func describeMachine(node string) machine {
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 		Go:         runtime.Version(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		LoadStart:  loadAverage(),
+		LoadStart:  benchutil.LoadAverage(),
 	}
 	// NumCPU is this process's affinity (1 once pinned): count the machine's.
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -870,22 +872,4 @@ func nodePackageVersion(root string) string {
 		return "(version unknown)"
 	}
 	return p.Version
-}
-
-// loadAverage returns the 1-minute load average, or -1 where
-// /proc/loadavg is missing.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil {
-		return -1
-	}
-	return v
 }

@@ -17,6 +17,7 @@ import (
 	js "github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/benchutil"
 	"github.com/sockgate/sockgate/transport/jetstream"
 	"github.com/sockgate/sockgate/transport/redisstream"
 )
@@ -102,7 +103,7 @@ func redisBenchmark(ctx context.Context, b *brokers, o *options, command ...stri
 		Count:   o.rbN, ClientCPUPerMsg: -1, BrokerBusy: -1,
 	}
 	cmd := exec.CommandContext(ctx, "redis-benchmark", args...)
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = benchutil.DieWithParent()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	var unused float64
@@ -202,7 +203,7 @@ func natsBench(ctx context.Context, b *brokers, cli, kind string, n, size int) (
 	shown = strings.Replace(shown, csvFile, "FILE", 1)
 	c := ceiling{Tool: "nats bench", Command: "nats -s URL " + shown, Count: n, ClientCPUPerMsg: -1, BrokerBusy: -1}
 	cmd := exec.CommandContext(ctx, cli, append([]string{"-s", b.nats.URL()}, args...)...)
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = benchutil.DieWithParent()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	var unused float64

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/benchutil"
 	"github.com/sockgate/sockgate/transport"
 	"github.com/sockgate/sockgate/transport/jetstream"
 	"github.com/sockgate/sockgate/transport/memory"
@@ -29,49 +29,9 @@ const channel = "sockgate-bench"
 
 // progress is the small struct every producer emits: the payload of
 // internal/benchcmp and of the gateway benchmarks.
-type progress struct {
-	Job string `json:"job"`
-	Pct int    `json:"pct"`
-}
+type progress = benchutil.Progress
 
 var discard = slog.New(slog.DiscardHandler)
-
-// capturePub keeps the last message published to it.
-type capturePub struct {
-	mu   sync.Mutex
-	last []byte
-}
-
-func (p *capturePub) Publish(_ context.Context, _ string, msgs [][]byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(msgs) > 0 {
-		p.last = bytes.Clone(msgs[len(msgs)-1])
-	}
-	return len(msgs), nil
-}
-
-func (p *capturePub) Close() error { return nil }
-
-// sampleMessage returns the bytes a Worker publishes for one emit of the
-// measurements: the ceilings and the raw rows publish it.
-func sampleMessage(ctx context.Context) ([]byte, error) {
-	pub := &capturePub{}
-	g, err := gateway.NewWorker(gateway.WorkerConfig{Publisher: pub})
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = g.Close(ctx) }()
-	if err := g.EmitToUser(ctx, "1000", "progress", progress{Job: "resize-42", Pct: 57}); err != nil {
-		return nil, err
-	}
-	if err := g.Flush(ctx); err != nil {
-		return nil, err
-	}
-	pub.mu.Lock()
-	defer pub.mu.Unlock()
-	return pub.last, nil
-}
 
 // opened is a transport set up for one measurement.
 type opened struct {
@@ -275,7 +235,7 @@ type meter struct {
 }
 
 func startMeter(brokerPID int) *meter {
-	return &meter{pid: brokerPID, brokerCPU: childCPU(brokerPID), cpu0: processCPU(), t0: time.Now()}
+	return &meter{pid: brokerPID, brokerCPU: benchutil.ChildCPU(brokerPID), cpu0: benchutil.ProcessCPU(), t0: time.Now()}
 }
 
 // stop returns the time elapsed and sets this process's CPU time per
@@ -283,7 +243,7 @@ func startMeter(brokerPID int) *meter {
 // when unknown.
 func (m *meter) stop(cpuPerMsg, brokerBusy *float64, msgs int) time.Duration {
 	elapsed := time.Since(m.t0)
-	cpu1, bcpu1 := processCPU(), childCPU(m.pid)
+	cpu1, bcpu1 := benchutil.ProcessCPU(), benchutil.ChildCPU(m.pid)
 	if m.cpu0 >= 0 && cpu1 >= 0 && msgs > 0 {
 		*cpuPerMsg = float64(cpu1-m.cpu0) / float64(msgs)
 	}

@@ -49,6 +49,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // targetRatio is the target: a persistent transport's Worker publishes at
@@ -325,7 +327,7 @@ func run(ctx context.Context, o *options, e *env, stdout, stderr io.Writer) (*re
 	rep.Machine.RedisAddr, rep.Machine.NATSAddr = b.redis.Addr(), b.nats.Addr()
 	progressf("redis-server %s on %s, nats-server %s on %s", b.redisVersion, b.redis.Addr(), b.natsVersion, b.nats.Addr())
 
-	sample, err := sampleMessage(ctx)
+	sample, err := benchutil.SampleEmit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("transportbench: encode a sample message: %w", err)
 	}
@@ -375,7 +377,7 @@ func run(ctx context.Context, o *options, e *env, stdout, stderr io.Writer) (*re
 		progressf("CPU profile written to %s (go tool pprof -top %s)", o.cpuProfile, o.cpuProfile)
 	}
 
-	rep.Machine.LoadEnd = loadAverage()
+	rep.Machine.LoadEnd = benchutil.LoadAverage()
 	compare(rep)
 	rep.Checks = checks(rep)
 	printReport(stdout, rep)
@@ -441,39 +443,13 @@ func checks(rep *report) []check {
 }
 
 func describeMachine() machine {
-	m := machine{
+	return machine{
 		CPUs:       runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		CPUModel:   benchutil.CPUModel(),
 		Go:         runtime.Version(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
-		LoadStart:  loadAverage(),
+		LoadStart:  benchutil.LoadAverage(),
 		LoadEnd:    -1,
 	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return m
-}
-
-// loadAverage returns the 1-minute load average, or -1 where /proc/loadavg
-// is missing.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil {
-		return -1
-	}
-	return v
 }
