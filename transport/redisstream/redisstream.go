@@ -446,8 +446,14 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 	p.wg.Add(1)
 	go p.ackLoop(channel, a)
 	go func() {
-		defer close(a.stop)
+		defer p.wg.Done()
 		p.readGroup(ctx, channel, out, a)
+		// The ack loop sends what was acknowledged so far and exits before
+		// out closes: an Ack made once the receiver saw the end is not sent
+		// (the entry comes again to the next subscription).
+		close(a.stop)
+		<-a.done
+		close(out)
 	}()
 	return out, nil
 }
@@ -521,8 +527,6 @@ func (p *PubSub) createGroup(ctx context.Context, channel string) error {
 }
 
 func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- transport.Delivery, a *acks) {
-	defer p.wg.Done()
-	defer close(out)
 	pending := true // first the entries delivered to us and not acknowledged
 	cursor := "0"
 	failures := 0
