@@ -60,8 +60,8 @@ ok  	github.com/sockgate/sockgate/gateway	5.1s
 
 func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999.6: "1,000", 1234567: "1,234,567", 452311.2: "452,311"} {
-		if got := thousands(in); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		if got := benchutil.Thousands(in); got != want {
+			t.Errorf("benchutil.Thousands(%v) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -25,7 +25,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -273,11 +272,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 	rep.Checks = checks(rep)
 	printReport(stdout, rep)
 	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+		if err := benchutil.WriteJSON(o.jsonPath, rep); err != nil {
 			return nil, fmt.Errorf("benchcmp: -json: %w", err)
 		}
 		progressf("results written to %s", o.jsonPath)
@@ -340,20 +335,20 @@ func printReport(w io.Writer, rep *report) {
 	rb := rep.RedisBenchmark.Rate
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measurement\trate\tvs redis-benchmark\ttarget\tresult")
-	fmt.Fprintf(tw, "redis-benchmark PUBLISH -c 50 -P 16\t%s msg/s\t1.00\tbaseline\t\n", thousands(rb))
+	fmt.Fprintf(tw, "redis-benchmark PUBLISH -c 50 -P 16\t%s msg/s\t1.00\tbaseline\t\n", benchutil.Thousands(rb))
 	var ci int
 	for _, g := range rep.Gateway {
 		c := rep.Checks[ci]
 		ci++
 		fmt.Fprintf(tw, "sockgate Worker, %d producer(s)\t%s msg/s\t%.2f\t%s\t%s\n",
-			g.Producers, thousands(g.Rate), g.Rate/rb, c.Target, passFail(c.Pass))
+			g.Producers, benchutil.Thousands(g.Rate), g.Rate/rb, c.Target, passFail(c.Pass))
 	}
 	if p := rep.Python; p != nil {
 		if s := p.Sequential; s != nil {
-			fmt.Fprintf(tw, "python-socketio %s, sequential\t%s msg/s\t%.3f\t\t\n", p.PythonSocketIO, thousands(s.Rate), s.Rate/rb)
+			fmt.Fprintf(tw, "python-socketio %s, sequential\t%s msg/s\t%.3f\t\t\n", p.PythonSocketIO, benchutil.Thousands(s.Rate), s.Rate/rb)
 		}
 		if c := p.Concurrent; c != nil {
-			fmt.Fprintf(tw, "python-socketio %s, %d tasks\t%s msg/s\t%.3f\t\t\n", p.PythonSocketIO, c.Tasks, thousands(c.Rate), c.Rate/rb)
+			fmt.Fprintf(tw, "python-socketio %s, %d tasks\t%s msg/s\t%.3f\t\t\n", p.PythonSocketIO, c.Tasks, benchutil.Thousands(c.Rate), c.Rate/rb)
 		}
 	}
 	for _, b := range rep.GoBench {
@@ -385,10 +380,10 @@ func printReport(w io.Writer, rep *report) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "run\tmessages\tseconds\tclient CPU/msg\tredis-server busy\tpublished\tdropped\tfailed\tround trips\tmean batch\tqueue/batch")
 	r := rep.RedisBenchmark
-	fmt.Fprintf(tw, "redis-benchmark\t%.0f\t%.2f\t%s\t%s\t\t\t\t\t\t\n", r.Rate*r.Seconds, r.Seconds, micros(r.ClientCPUPerMsg), percent(r.RedisBusy))
+	fmt.Fprintf(tw, "redis-benchmark\t%.0f\t%.2f\t%s\t%s\t\t\t\t\t\t\n", r.Rate*r.Seconds, r.Seconds, benchutil.Micros(r.ClientCPUPerMsg), benchutil.Percent(r.RedisBusy))
 	for _, g := range rep.Gateway {
 		fmt.Fprintf(tw, "sockgate, %d producer(s)\t%d\t%.2f\t%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t%s/%s\n", g.Producers, g.Count, g.Seconds,
-			micros(g.CPUPerMsg), percent(g.RedisBusy),
+			benchutil.Micros(g.CPUPerMsg), benchutil.Percent(g.RedisBusy),
 			g.Published, g.Dropped, g.Failed, g.Publishes, g.MeanBatch, orDefault(g.QueueSize), orDefault(g.BatchSize))
 	}
 	tw.Flush()
@@ -398,40 +393,11 @@ func printReport(w io.Writer, rep *report) {
 	}
 }
 
-// micros formats nanoseconds as microseconds; negative means unknown.
-func micros(ns float64) string {
-	if ns < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.2f µs", ns/1000)
-}
-
-// percent formats a fraction; negative means unknown.
-func percent(f float64) string {
-	if f < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f%%", 100*f)
-}
-
 func orDefault(n int) string {
 	if n == 0 {
 		return "default"
 	}
 	return strconv.Itoa(n)
-}
-
-// thousands formats v rounded, with comma separators.
-func thousands(v float64) string {
-	s := strconv.FormatInt(int64(v+0.5), 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 func describeMachine() machine {

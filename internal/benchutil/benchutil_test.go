@@ -39,3 +39,14 @@ func TestMeasuresOnLinux(t *testing.T) {
 		t.Error("pid 0 must be unknown")
 	}
 }
+
+func TestFormats(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{Thousands(1234567.4), "1,234,567"}, {Thousands(-1234.6), "-1,235"}, {Thousands(12), "12"},
+		{Percent(0.456), "46%"}, {Percent(-1), "n/a"}, {Micros(1500), "1.50 µs"}, {Micros(-1), "n/a"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"html"
 	"math"
 	"strings"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // renderSVG draws three panels side by side: max fan-out deliveries/s,
@@ -82,7 +84,7 @@ func renderSVG(rep *report) string {
 		if s.Name == "node" {
 			nodeRate = s.Median.Rate
 		}
-		bars = append(bars, bar{s.Name, s.Median.Rate, thousands(s.Median.Rate) + "/s"})
+		bars = append(bars, bar{s.Name, s.Median.Rate, benchutil.Thousands(s.Median.Rate) + "/s"})
 	}
 	barPanel(10, "max fan-out, deliveries/s", bars, targetRatio*nodeRate, fmt.Sprintf("dashed: target, %.0fx Node", targetRatio))
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 func TestScanInt(t *testing.T) {
@@ -311,8 +313,8 @@ func TestParseFlags(t *testing.T) {
 func TestThousands(t *testing.T) {
 	t.Parallel()
 	for v, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.6: "1,234,568", -1500: "-1,500"} {
-		if got := thousands(v); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", v, got, want)
+		if got := benchutil.Thousands(v); got != want {
+			t.Errorf("benchutil.Thousands(%v) = %q, want %q", v, got, want)
 		}
 	}
 }

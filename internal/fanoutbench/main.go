@@ -362,11 +362,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 	rep.Warnings = warnings(rep)
 	printReport(stdout, rep)
 	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+		if err := benchutil.WriteJSON(o.jsonPath, rep); err != nil {
 			return nil, fmt.Errorf("fanoutbench: -json: %w", err)
 		}
 		progressf("results written to %s", o.jsonPath)
@@ -447,7 +443,7 @@ func measureServer(ctx context.Context, o *options, root string, cpu int, argv [
 			return fail(err)
 		}
 		progressf("%s: burst %d/%d: %s deliveries/s, last delivery after %.3f s, lost %d, server CPU %s, client CPU %s",
-			r.Name, i+1, o.rounds, thousands(b.Rate), b.LastDeliverySec, b.Lost, percent(b.ServerBusy), percent(b.ClientBusy))
+			r.Name, i+1, o.rounds, benchutil.Thousands(b.Rate), b.LastDeliverySec, b.Lost, benchutil.Percent(b.ServerBusy), benchutil.Percent(b.ClientBusy))
 		r.Bursts = append(r.Bursts, b)
 	}
 	sorted := slices.Clone(r.Bursts)
@@ -635,10 +631,10 @@ func warnings(rep *report) []string {
 	}
 	for _, s := range rep.Servers {
 		if s.Median != nil && s.Median.ClientBusy > 0.9 {
-			w = append(w, fmt.Sprintf("%s: the load client used %s of its core during the bursts: it may be the bottleneck, the server's rate may be higher", s.Label, percent(s.Median.ClientBusy)))
+			w = append(w, fmt.Sprintf("%s: the load client used %s of its core during the bursts: it may be the bottleneck, the server's rate may be higher", s.Label, benchutil.Percent(s.Median.ClientBusy)))
 		}
 		if s.Median != nil && s.Median.ServerBusy >= 0 && s.Median.ServerBusy < 0.8 && s.Median.ClientBusy <= 0.9 {
-			w = append(w, fmt.Sprintf("%s: the server used only %s of its core during the bursts: something else limited it (other load on the machine?)", s.Label, percent(s.Median.ServerBusy)))
+			w = append(w, fmt.Sprintf("%s: the server used only %s of its core during the bursts: something else limited it (other load on the machine?)", s.Label, benchutil.Percent(s.Median.ServerBusy)))
 		}
 		if s.Disconnects > 0 {
 			w = append(w, fmt.Sprintf("%s: %d clients were disconnected by the server during the run", s.Label, s.Disconnects))
@@ -692,16 +688,16 @@ func printReport(w io.Writer, rep *report) {
 	}
 	ms := func(v float64) string { return fmt.Sprintf("%.2f ms", v) }
 	rows := []row{
-		{"max fan-out, deliveries/s", burstVal(func(b *burstResult) float64 { return b.Rate }), thousands, 0},
+		{"max fan-out, deliveries/s", burstVal(func(b *burstResult) float64 { return b.Rate }), benchutil.Thousands, 0},
 		{fmt.Sprintf("time to last delivery (%d events)", su.Burst), burstVal(func(b *burstResult) float64 { return b.LastDeliverySec }), func(v float64) string { return fmt.Sprintf("%.3f s", v) }, -1},
-		{"burst deliveries lost", burstVal(func(b *burstResult) float64 { return float64(b.Lost) }), thousands, -1},
-		{"burst deliveries out of order", burstVal(func(b *burstResult) float64 { return float64(b.Misordered) }), thousands, -1},
-		{"server CPU during burst", burstVal(func(b *burstResult) float64 { return b.ServerBusy }), percent, -1},
-		{"load client CPU during burst", burstVal(func(b *burstResult) float64 { return b.ClientBusy }), percent, -1},
+		{"burst deliveries lost", burstVal(func(b *burstResult) float64 { return float64(b.Lost) }), benchutil.Thousands, -1},
+		{"burst deliveries out of order", burstVal(func(b *burstResult) float64 { return float64(b.Misordered) }), benchutil.Thousands, -1},
+		{"server CPU during burst", burstVal(func(b *burstResult) float64 { return b.ServerBusy }), benchutil.Percent, -1},
+		{"load client CPU during burst", burstVal(func(b *burstResult) float64 { return b.ClientBusy }), benchutil.Percent, -1},
 		{fmt.Sprintf("latency p50 at %d/s", su.Rate), steadyVal(func(s *steadyResult) float64 { return s.P50Ms }), ms, -1},
 		{fmt.Sprintf("latency p99 at %d/s", su.Rate), steadyVal(func(s *steadyResult) float64 { return s.P99Ms }), ms, 1},
 		{fmt.Sprintf("latency max at %d/s", su.Rate), steadyVal(func(s *steadyResult) float64 { return s.MaxMs }), ms, -1},
-		{"steady deliveries lost", steadyVal(func(s *steadyResult) float64 { return float64(s.Lost) }), thousands, -1},
+		{"steady deliveries lost", steadyVal(func(s *steadyResult) float64 { return float64(s.Lost) }), benchutil.Thousands, -1},
 		{"RSS per 1k clients", func(s *serverResult) (float64, bool) {
 			if s == nil {
 				return 0, false
@@ -725,7 +721,7 @@ func printReport(w io.Writer, rep *report) {
 				return 0, false
 			}
 			return float64(s.Disconnects), true
-		}, thousands, -1},
+		}, benchutil.Thousands, -1},
 	}
 	for _, r := range rows {
 		cells := make([]string, 2)
@@ -772,7 +768,7 @@ func printReport(w io.Writer, rep *report) {
 		}
 		var parts []string
 		for _, b := range s.Bursts {
-			parts = append(parts, fmt.Sprintf("%s/s %.3f s %d", thousands(b.Rate), b.LastDeliverySec, b.Lost))
+			parts = append(parts, fmt.Sprintf("%s/s %.3f s %d", benchutil.Thousands(b.Rate), b.LastDeliverySec, b.Lost))
 		}
 		fmt.Fprintf(w, "  %s: %s\n", s.Label, strings.Join(parts, "; "))
 	}
@@ -785,36 +781,8 @@ func passFail(ok bool) string {
 	return "FAIL"
 }
 
-// percent formats a fraction; negative means unknown.
-func percent(f float64) string {
-	if f < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f%%", 100*f)
-}
-
 // mib formats bytes as MiB ("MB" in the sense).
 func mib(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
-
-// thousands formats v rounded, with comma separators.
-func thousands(v float64) string {
-	neg := v < 0
-	if neg {
-		v = -v
-	}
-	s := strconv.FormatInt(int64(v+0.5), 10)
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
 
 func firstLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

@@ -35,7 +35,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -382,11 +381,7 @@ func run(ctx context.Context, o *options, e *env, stdout, stderr io.Writer) (*re
 	rep.Checks = checks(rep)
 	printReport(stdout, rep)
 	if o.jsonPath != "" {
-		js, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(o.jsonPath, append(js, '\n'), 0o644); err != nil {
+		if err := benchutil.WriteJSON(o.jsonPath, rep); err != nil {
 			return nil, fmt.Errorf("transportbench: -json: %w", err)
 		}
 		progressf("results written to %s", o.jsonPath)

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/benchutil"
 )
 
 // printReport writes the table, the target's checks and where the CPU
@@ -31,7 +31,7 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintln(tw, "transport\tproducers\tmsgs/s\tvs broker ceiling\tvs redis pub/sub Worker\t")
 	for _, c := range rep.Ceilings {
 		ceil[c.Key] = c
-		fmt.Fprintf(tw, "ceiling: %s (%s)\t\t%s\t1.00\t\t\n", c.Name, c.Tool, thousands(c.Rate))
+		fmt.Fprintf(tw, "ceiling: %s (%s)\t\t%s\t1.00\t\t\n", c.Name, c.Tool, benchutil.Thousands(c.Rate))
 	}
 	kind := ""
 	for _, r := range rep.Rows {
@@ -43,7 +43,7 @@ func printReport(w io.Writer, rep *report) {
 		if c, ok := ceil[r.Ceiling]; ok {
 			vsCeil = ratio(r.VsCeiling) + " of " + shortName[c.Key]
 		}
-		rate := thousands(r.Rate)
+		rate := benchutil.Thousands(r.Rate)
 		if r.Dropped > 0 || r.Published != uint64(r.Count) {
 			rate += fmt.Sprintf(" (%d of %d published, %d dropped)", r.Published, r.Count, r.Dropped)
 		}
@@ -62,11 +62,11 @@ func printReport(w io.Writer, rep *report) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "run\tproducers\tmessages\tseconds\tclient CPU/msg\tbroker busy\tpublished\tdropped\tfailed\tPublish calls\tmean batch\t")
 	for _, c := range rep.Ceilings {
-		fmt.Fprintf(tw, "ceiling: %s\t\t%d\t%.2f\t%s\t%s\t\t\t\t\t\t\n", c.Name, c.Count, c.Seconds, micros(c.ClientCPUPerMsg), percent(c.BrokerBusy))
+		fmt.Fprintf(tw, "ceiling: %s\t\t%d\t%.2f\t%s\t%s\t\t\t\t\t\t\n", c.Name, c.Count, c.Seconds, benchutil.Micros(c.ClientCPUPerMsg), benchutil.Percent(c.BrokerBusy))
 	}
 	for _, r := range rep.Rows {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%s\t%d\t%d\t%d\t%d\t%.0f\t\n", r.Label, r.Producers, r.Count, r.Seconds,
-			micros(r.CPUPerMsg), percent(r.BrokerBusy), r.Published, r.Dropped, r.Failed, r.Publishes, r.MeanBatch)
+			benchutil.Micros(r.CPUPerMsg), benchutil.Percent(r.BrokerBusy), r.Published, r.Dropped, r.Failed, r.Publishes, r.MeanBatch)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nceilings:")
@@ -101,33 +101,4 @@ func ratio(v float64) string {
 		return ""
 	}
 	return fmt.Sprintf("%.2f", v)
-}
-
-// micros formats nanoseconds as microseconds; negative means unknown.
-func micros(ns float64) string {
-	if ns < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.2f µs", ns/1000)
-}
-
-// percent formats a share of one core; negative means unknown.
-func percent(f float64) string {
-	if f < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f%%", 100*f)
-}
-
-// thousands formats v rounded, with comma separators.
-func thousands(v float64) string {
-	s := strconv.FormatInt(int64(v+0.5), 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockgate/sockgate/internal/benchutil"
 	"github.com/sockgate/sockgate/internal/peertest"
 )
 
@@ -213,8 +214,8 @@ func TestCompareAndChecks(t *testing.T) {
 
 func TestThousands(t *testing.T) {
 	for in, want := range map[float64]string{0: "0", 999.6: "1,000", 1234567: "1,234,567"} {
-		if got := thousands(in); got != want {
-			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		if got := benchutil.Thousands(in); got != want {
+			t.Errorf("benchutil.Thousands(%v) = %q, want %q", in, got, want)
 		}
 	}
 }
