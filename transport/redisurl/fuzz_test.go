@@ -7,6 +7,9 @@ import (
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
+// encodeHelp is the advice Parse adds to a malformed URL's error.
+const encodeHelp = "percent-encode special characters in the user name and password, e.g. '@' as %40, '/' as %2F, '#' as %23"
+
 // FuzzPasswordNeverLeaks puts arbitrary passwords, escaped or not, into
 // URLs of every form and checks that neither Redact nor an error from Parse
 // shows them. Run with: go test -fuzz=FuzzPasswordNeverLeaks ./transport/redisurl
@@ -43,7 +46,9 @@ func FuzzPasswordNeverLeaks(f *testing.F) {
 		if red := redisurl.Redact(raw); strings.Contains(red, pw) {
 			t.Fatalf("Redact(%q) = %q shows the password", raw, red)
 		}
-		if _, err := redisurl.Parse(raw); err != nil && strings.Contains(err.Error(), pw) {
+		// The advice on percent-encoding is fixed text: a password that
+		// happens to be a part of it (" password") is not shown by it.
+		if _, err := redisurl.Parse(raw); err != nil && strings.Contains(strings.ReplaceAll(err.Error(), encodeHelp, ""), pw) {
 			t.Fatalf("Parse(%q) error %q shows the password", raw, err)
 		}
 	})
