@@ -72,6 +72,11 @@ func (h *HMAC) WithClock(now func() time.Time) *HMAC {
 	return &HMAC{secret: h.secret, now: now}
 }
 
+// Now returns the current time as h reads it: time.Now, or the clock
+// given to WithClock. Code that schedules something at a token's expiry
+// (socketio's TokenAuthConfig.Expire) measures from it.
+func (h *HMAC) Now() time.Time { return h.now() }
+
 // Mint returns a token for user, issued now and expiring ttl later. ttl is
 // rounded up to whole seconds (JWT dates are seconds) and must be positive;
 // user must be a non-empty UTF-8 string.

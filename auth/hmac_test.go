@@ -285,3 +285,13 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestNowReadsTheClock(t *testing.T) {
+	t.Parallel()
+	h := newHMAC(t, clock(vectorIat))
+	assert.Equal(t, time.Unix(vectorIat, 0), h.Now())
+	real := h.WithClock(nil)
+	before := time.Now()
+	got := real.Now()
+	assert.False(t, got.Before(before) || got.After(time.Now()), "WithClock(nil) reads time.Now, got %s", got)
+}
