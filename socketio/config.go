@@ -98,4 +98,8 @@ type Stats struct {
 	HandlerPanics   uint64 // panics recovered from application handlers
 	Broadcasts      uint64 // namespace/room emits
 	Deliveries      uint64 // packets handed to connections by broadcasts
+
+	TokenExpiries       uint64 // sockets disconnected for an expired token (TokenAuthConfig.Expire)
+	TokenRefreshes      uint64 // tokens accepted on TokenRefreshEvent
+	TokenRefreshRefused uint64 // tokens refused on TokenRefreshEvent; the socket kept its old one
 }

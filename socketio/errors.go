@@ -32,6 +32,10 @@ var (
 	ErrMalformed = errors.New("socketio: malformed packet")
 	// ErrServerClosed: the server is closed.
 	ErrServerClosed = errors.New("socketio: server closed")
+	// ErrTokenRefused: a token sent on TokenRefreshEvent was refused (not
+	// a string, not valid, or naming another user); the socket keeps its
+	// old token. The client's ack carries the wrapped message.
+	ErrTokenRefused = errors.New("socketio: token refresh refused")
 )
 
 // ConnectError refuses a connection with a message and optional data: the

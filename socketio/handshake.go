@@ -1,13 +1,10 @@
 package socketio
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-
-	"github.com/sockgate/sockgate/auth"
 )
 
 // Handshake is what a client sent to connect to a namespace. Middlewares
@@ -25,6 +22,7 @@ type Handshake struct {
 	log   *slog.Logger
 	user  string
 	rooms []string
+	token *socketToken // set by TokenAuthWith
 }
 
 // BindAuth decodes the auth payload into v; ErrNoAuth when there is none.
@@ -47,39 +45,6 @@ func (h *Handshake) User() string { return h.user }
 
 // Join adds rooms for the socket to join once connected.
 func (h *Handshake) Join(rooms ...string) { h.rooms = append(h.rooms, rooms...) }
-
-// TokenAuth returns a middleware that verifies the token of the handshake
-// auth {"token": "..."} with v and sets the socket's user to the token's
-// user. A missing or invalid token refuses the connection with
-// CONNECT_ERROR {"message": "unauthorized"}; the reason is logged at
-// debug level, never sent to the client.
-// It panics when v is nil.
-func TokenAuth(v *auth.HMAC) Middleware {
-	if v == nil {
-		panic("socketio: TokenAuth needs a non-nil *auth.HMAC")
-	}
-	return func(_ context.Context, hs *Handshake) error {
-		var a struct {
-			Token string `json:"token"`
-		}
-		err := hs.BindAuth(&a)
-		if err == nil && a.Token == "" {
-			err = fmt.Errorf("socketio: handshake auth has no \"token\"")
-		}
-		var claims auth.Claims
-		if err == nil {
-			claims, err = v.Verify(a.Token)
-		}
-		if err != nil {
-			if hs.log != nil {
-				hs.log.Debug("socketio: token refused", "nsp", hs.Namespace, "remote", remoteAddr(hs.Request), "err", err)
-			}
-			return &ConnectError{Message: "unauthorized"}
-		}
-		hs.SetUser(claims.User)
-		return nil
-	}
-}
 
 func remoteAddr(r *http.Request) string {
 	if r == nil {

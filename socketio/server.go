@@ -94,6 +94,7 @@ type counters struct {
 	connects, disconnects, refused, slow, connectTimeouts, protocol atomic.Uint64
 	emitErrors, sendErrors, ackTimeouts, unhandled, panics          atomic.Uint64
 	broadcasts, deliveries                                          atomic.Uint64
+	tokenExpiries, tokenRefreshes, tokenRefreshRefused              atomic.Uint64
 }
 
 // NewServer returns a server for cfg with the main namespace "/" created.
@@ -220,6 +221,10 @@ func (s *Server) Stats() Stats {
 		HandlerPanics:   s.st.panics.Load(),
 		Broadcasts:      s.st.broadcasts.Load(),
 		Deliveries:      s.st.deliveries.Load(),
+
+		TokenExpiries:       s.st.tokenExpiries.Load(),
+		TokenRefreshes:      s.st.tokenRefreshes.Load(),
+		TokenRefreshRefused: s.st.tokenRefreshRefused.Load(),
 	}
 }
 
@@ -466,6 +471,7 @@ func (c *client) connect(p packet) {
 		}
 		return // disconnected meanwhile
 	}
+	sock.hs.token.start(sock)
 	nsp.connected(sock)
 }
 

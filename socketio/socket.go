@@ -123,8 +123,8 @@ func (s *Socket) On(event string, h func(e *Event)) {
 // OnDisconnect adds a handler called once when the socket disconnects,
 // after the handlers of the events received before, with the reason: "client namespace disconnect", "server namespace
 // disconnect", "transport close", "transport error", "ping timeout",
-// "parse error", "server shutting down", "send queue full" or
-// "connect timeout". Registered after the socket disconnected (e.g. by a
+// "parse error", "server shutting down", "send queue full",
+// "connect timeout" or "token expired" (ReasonTokenExpired). Registered after the socket disconnected (e.g. by a
 // connection handler of a client that left at once), fn is still called,
 // in the socket's handler goroutine.
 func (s *Socket) OnDisconnect(fn func(reason string)) {
@@ -241,6 +241,7 @@ func (s *Socket) disconnect(reason string, notify bool) {
 	if !s.client.remove(s) {
 		return
 	}
+	s.hs.token.stop()
 	if notify {
 		b := appendHeader(nil, typeDisconnect, 0, s.nsp.name, noAck)
 		s.client.send(engineio.NewTextPacket(b))
@@ -268,6 +269,10 @@ func (s *Socket) disconnect(reason string, notify bool) {
 }
 
 func (s *Socket) onEvent(name string, args *Args, id uint64) {
+	if name == TokenRefreshEvent && s.hs.token != nil {
+		s.hs.token.refresh(s, args, id)
+		return
+	}
 	e := &Event{Name: name, Socket: s, Args: args, ackID: id}
 	s.mu.Lock()
 	defer s.mu.Unlock()
