@@ -50,6 +50,7 @@ type webFlags struct {
 	addr    string
 	once    bool
 	pause   time.Duration
+	idle    time.Duration
 }
 
 func (w *webFlags) define(set *flag.FlagSet) {
@@ -57,6 +58,7 @@ func (w *webFlags) define(set *flag.FlagSet) {
 	set.StringVar(&w.addr, "addr", "127.0.0.1:8080", "`host:port` of the page and Socket.IO server; a free port when taken")
 	set.BoolVar(&w.once, "once", false, "run one round of jobs for the first browser, exit when it has gone (tests)")
 	set.DurationVar(&w.pause, "pause", 3*time.Second, "pause between two rounds of jobs")
+	set.DurationVar(&w.idle, "idle-timeout", time.Minute, "close a keep-alive HTTP connection of the page's server after this long idle")
 }
 
 // webJob is one simulated job whose progress the page shows as a bar.
@@ -180,7 +182,11 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio)
 	mux.Handle("/", pageHeaders(http.FileServerFS(sub)))
-	w.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// IdleTimeout closes keep-alive connections that stay idle between
+	// requests; it does not touch a websocket (hijacked) nor a long-poll
+	// request in progress.
+	w.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: wf.idle,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 
 	ln, err := net.Listen("tcp", wf.addr)
 	if errors.Is(err, syscall.EADDRINUSE) {

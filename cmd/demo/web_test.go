@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -298,5 +301,50 @@ func TestWebShortSecretRefused(t *testing.T) {
 	code := run(context.Background(), []string{"-once", "-addr", "127.0.0.1:0"}, &stdout, &stderr)
 	if code != 2 || !strings.Contains(stderr.String(), "SOCKET_AUTH_SECRET") {
 		t.Fatalf("exit code %d, stderr %q; want 2 naming SOCKET_AUTH_SECRET", code, stderr.String())
+	}
+}
+
+// TestWebClosesIdleKeepAlive checks that the page's HTTP server closes a
+// keep-alive connection left idle after a request (-idle-timeout), and
+// that the demo refuses a non-positive idle timeout.
+func TestWebClosesIdleKeepAlive(t *testing.T) {
+	d := startDemo(t, "-once", "--steps", "2", "--interval", "10ms", "-idle-timeout", "300ms")
+	u, err := url.Parse(d.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "GET /style.css HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("GET /style.css: %s, close %v, %v; want 200 on a kept-alive connection", resp.Status, resp.Close, err)
+	}
+	// Idle now: the server must close the connection (EOF) well before
+	// this generous deadline.
+	began := time.Now()
+	if err := conn.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := br.Read(make([]byte, 1))
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("idle keep-alive connection: read %d bytes, %v; want EOF (closed by the server)", n, err)
+	}
+	t.Logf("idle keep-alive connection closed by the server after %s", time.Since(began).Round(time.Millisecond))
+
+	var stdout, stderr safeBuffer
+	if code := run(context.Background(), []string{"-idle-timeout", "0s"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("-idle-timeout 0s: exit code %d, stderr %q", code, stderr.String())
 	}
 }
