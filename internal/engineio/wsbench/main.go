@@ -352,7 +352,7 @@ func benchLib(lib string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go srv.Serve(ln)
 	defer srv.Close()
 
