@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -338,4 +339,38 @@ func TestTokenAuthWithPanicsWithoutVerifier(t *testing.T) {
 		}
 	}()
 	TokenAuthWith(TokenAuthConfig{Expire: true})
+}
+
+// BenchmarkTokenExpiryTimer arms the expiry of b.N sockets (real runtime
+// timers, an hour away, all held at once) and stops them, as 10k+
+// connected sockets with Expire would: it reports the time and heap per
+// armed socket.
+func BenchmarkTokenExpiryTimer(b *testing.B) {
+	v, err := auth.NewHMAC([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := &TokenAuthConfig{Verifier: v, Expire: true,
+		afterFunc: func(d time.Duration, f func()) tokenTimer { return time.AfterFunc(d, f) }}
+	expires := time.Now().Add(time.Hour)
+	sock := &Socket{}
+	toks := make([]*socketToken, b.N)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range toks {
+		t := &socketToken{cfg: cfg, user: "u", expires: expires}
+		t.start(sock)
+		toks[i] = t
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heapB/socket")
+	b.StartTimer()
+	for _, t := range toks {
+		t.stop()
+	}
 }
