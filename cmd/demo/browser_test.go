@@ -4,14 +4,19 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/socketio"
 )
 
 // nodeDir holds the npm peers (playwright-core) and demo_browser.js.
@@ -55,6 +60,9 @@ type browserReport struct {
 	Error      string         `json:"error"`
 	State      string         `json:"state"`
 	AuthError  string         `json:"authError"`
+	Refreshes  int            `json:"refreshes"`
+	TokenExp   int64          `json:"tokenExpires"`
+	Expired    string         `json:"expired"`
 	Bars       map[string]int `json:"bars"`
 	Senders    map[string]int `json:"senders"`
 	SenderText []string       `json:"senderText"`
@@ -176,4 +184,58 @@ func TestBrowserSeesProgress(t *testing.T) {
 			t.Errorf("the demo output lacks %q", want)
 		}
 	}
+}
+
+// TestBrowserRenewsToken opens the page with a sign-in token valid for 8 s
+// (-token-ttl) on a server that disconnects expired sockets: the page
+// renews its token ("renew-token", then "sockgate:refresh") and is still
+// connected a second after the first token's expiry plus auth.Leeway,
+// when the server would have signed it out.
+func TestBrowserRenewsToken(t *testing.T) {
+	requireBrowser(t)
+	d := startDemo(t, "-once", "-token-ttl", "8s", "--steps", "3", "--interval", "100ms", "--timeout", "2m")
+	exp := tokenExpiry(t, d.url[strings.Index(d.url, "#token=")+len("#token="):])
+	until := exp.Add(auth.Leeway + time.Second)
+	r := openPage(t, d.url, "--expect", "refreshed", "--until", strconv.FormatInt(until.UnixMilli(), 10))
+	if r.Refreshes < 1 || r.State != "connected" || r.Expired != "" || r.TokenExp <= exp.Unix() {
+		t.Errorf("page after %s: %d renewals, state %q, expired %q, token expiry %d; want renewed past %d and connected",
+			until.Format(time.TimeOnly), r.Refreshes, r.State, r.Expired, r.TokenExp, exp.Unix())
+	}
+	t.Logf("the page renewed its token %d times; now valid until %s (the first: %s)", r.Refreshes,
+		time.Unix(r.TokenExp, 0).Format(time.TimeOnly), exp.Format(time.TimeOnly))
+	for _, line := range r.Console {
+		if strings.HasPrefix(line, "error") || strings.HasPrefix(line, "pageerror") || strings.Contains(line, "token renewal") {
+			t.Errorf("browser console: %s", line)
+		}
+	}
+	if code := d.wait(t); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	out := d.stdout.String()
+	if !strings.Contains(out, "web: renewed the token of socket ") {
+		t.Errorf("the demo output does not show a renewal")
+	}
+	if strings.Contains(out, "("+socketio.ReasonTokenExpired+")") {
+		t.Errorf("a page was signed out for an expired token")
+	}
+}
+
+// tokenExpiry reads the "exp" claim of token without verifying it.
+func tokenExpiry(t *testing.T, token string) time.Time {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if len(parts) != 3 {
+		t.Fatalf("token %q has %d parts", token, len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err == nil {
+		err = json.Unmarshal(b, &claims)
+	}
+	if err != nil || claims.Exp == 0 {
+		t.Fatalf("token claims %q: %v", b, err)
+	}
+	return time.Unix(claims.Exp, 0)
 }

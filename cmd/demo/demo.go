@@ -106,8 +106,8 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 		}
 		return 2
 	}
-	if fs.NArg() > 0 || job.steps < 1 || job.interval < 0 || *timeout <= 0 || web.pause < 0 || web.idle <= 0 {
-		fmt.Fprintln(stderr, "demo: want no arguments, --steps >= 1, --interval >= 0, --pause >= 0, --idle-timeout > 0 and --timeout > 0")
+	if fs.NArg() > 0 || job.steps < 1 || job.interval < 0 || *timeout <= 0 || web.pause < 0 || web.idle <= 0 || web.ttl < time.Second {
+		fmt.Fprintln(stderr, "demo: want no arguments, --steps >= 1, --interval >= 0, --pause >= 0, --idle-timeout > 0, --token-ttl >= 1s and --timeout > 0")
 		return 2
 	}
 	if job.channel == "" {

@@ -14,18 +14,21 @@
 // socketio) at /socket.io/, joined to the same Redis channel by a
 // cluster.Manager, and after it prints the page's URL with a signed token
 // for user 42 in its fragment (#token=..., package auth; SOCKET_AUTH_SECRET
-// or a random per-run secret). While a browser is connected, rounds of
-// three jobs run, each in a separate worker process (this binary again, in
-// a job role) that emits its progress to the user's room through a
-// gateway.Worker and Redis; the server's cluster manager delivers it and
-// the page shows a bar per job with the sending worker's pid. Ctrl-C ends
+// or a random per-run secret; valid -token-ttl, 12h by default). The
+// server disconnects a page whose token expired, so the page renews it
+// while open (renew-token, then socketio.TokenRefreshEvent). While a
+// browser is connected, rounds of three jobs run, each in a separate
+// worker process (this binary again, in a job role) that emits its
+// progress to the user's room through a gateway.Worker and Redis; the
+// server's cluster manager delivers it and the page shows a bar per job
+// with the sending worker's pid. Ctrl-C ends
 // the demo (exit 0). With -once it runs one round for the first browser
 // and exits when that browser has gone; -web=false stops after the
 // worker/listener part. See docs/demo.md.
 //
 // Usage:
 //
-//	go run ./cmd/demo [-addr 127.0.0.1:8080] [-once] [-web=false] [--steps 10] [--interval 250ms] [--timeout 30s]
+//	go run ./cmd/demo [-addr 127.0.0.1:8080] [-once] [-web=false] [-token-ttl 12h] [-idle-timeout 1m] [--steps 10] [--interval 250ms] [--timeout 30s]
 package main
 
 import (

@@ -38,8 +38,12 @@ const (
 	// demoUser is the signed-in user of the page, the one the Redis part
 	// of the demo emits to as well.
 	demoUser = "42"
-	// tokenTTL is how long the printed sign-in link stays valid.
+	// tokenTTL is how long the printed sign-in link and each renewed
+	// token stay valid, unless -token-ttl says otherwise.
 	tokenTTL = 12 * time.Hour
+	// renewEvent is the page's request for a fresh token for its user,
+	// which it then sends on socketio.TokenRefreshEvent.
+	renewEvent = "renew-token"
 	// urlMarker starts the line that holds the page's URL (tests read it).
 	urlMarker = "demo:   http://"
 )
@@ -51,6 +55,7 @@ type webFlags struct {
 	once    bool
 	pause   time.Duration
 	idle    time.Duration
+	ttl     time.Duration
 }
 
 func (w *webFlags) define(set *flag.FlagSet) {
@@ -58,6 +63,8 @@ func (w *webFlags) define(set *flag.FlagSet) {
 	set.StringVar(&w.addr, "addr", "127.0.0.1:8080", "`host:port` of the page and Socket.IO server; a free port when taken")
 	set.BoolVar(&w.once, "once", false, "run one round of jobs for the first browser, exit when it has gone (tests)")
 	set.DurationVar(&w.pause, "pause", 3*time.Second, "pause between two rounds of jobs")
+	set.DurationVar(&w.ttl, "token-ttl", tokenTTL, "how long the printed sign-in token, and each token the page renews, stays valid;\n"+
+		"the server disconnects a page whose token expired")
 	set.DurationVar(&w.idle, "idle-timeout", time.Minute, "close a keep-alive HTTP connection of the page's server after this long idle")
 }
 
@@ -96,6 +103,16 @@ type webWelcome struct {
 	User string   `json:"user"`
 	Room string   `json:"room"`
 	Jobs []string `json:"jobs"`
+	// Expires is the "exp" of the socket's token (Unix seconds): the page
+	// renews it before then.
+	Expires int64 `json:"expires"`
+}
+
+// webRenewed is the ack of renewEvent: a fresh token for the socket's
+// user, or why there is none.
+type webRenewed struct {
+	Token string `json:"token,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // webDone is the payload of the page's "done" events.
@@ -118,8 +135,10 @@ type webDemo struct {
 	room           string // the demo user's room
 	url            string // the page, with the sign-in token in the fragment
 	jobs           []webJob
-	exe            string   // this binary, run as the job processes
-	job            jobFlags // Redis URL and channel of the job processes
+	exe            string // this binary, run as the job processes
+	signer         *auth.HMAC
+	ttl            time.Duration // of the sign-in and renewed tokens
+	job            jobFlags      // Redis URL and channel of the job processes
 
 	redis   redis.UniversalClient
 	ps      *redispubsub.PubSub
@@ -142,7 +161,7 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 	if err != nil {
 		return nil, err
 	}
-	token, err := signer.Mint(demoUser, tokenTTL)
+	token, err := signer.Mint(demoUser, wf.ttl)
 	if err != nil {
 		return nil, fmt.Errorf("mint the demo token: %w", err)
 	}
@@ -163,6 +182,8 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 		stdout:       stdout,
 		stderr:       stderr,
 		exe:          exe,
+		signer:       signer,
+		ttl:          wf.ttl,
 		job:          job,
 		sio:          sio,
 		room:         env.UserRoomFor(demoUser),
@@ -176,7 +197,9 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 		},
 	}
 	ns := sio.Of("/")
-	ns.Use(socketio.TokenAuth(signer))
+	// A page whose token expired is disconnected; the page renews its
+	// token before (renewEvent, then socketio.TokenRefreshEvent).
+	ns.Use(socketio.TokenAuthWith(socketio.TokenAuthConfig{Verifier: signer, Expire: true}))
 	ns.OnConnection(w.onConnection)
 
 	mux := http.NewServeMux()
@@ -301,13 +324,33 @@ func (w *webDemo) onConnection(s *socketio.Socket) {
 		gone()
 		fmt.Fprintf(w.stdout, "web: browser gone: socket %s (%s)\n", s.ID(), reason)
 	})
-	if err := s.Emit("welcome", webWelcome{User: s.UserID(), Room: w.room, Jobs: w.jobNames()}); err != nil {
+	s.On(renewEvent, func(e *socketio.Event) { w.renew(s, e) })
+	if err := s.Emit("welcome", webWelcome{User: s.UserID(), Room: w.room, Jobs: w.jobNames(), Expires: s.TokenExpires().Unix()}); err != nil {
 		// A socket that left before OnDisconnect was registered is
 		// never reported there; this catches it.
 		if errors.Is(err, socketio.ErrDisconnected) {
 			gone()
 		}
 		fmt.Fprintf(w.stdout, "web: welcome to socket %s: %v\n", s.ID(), err)
+	}
+}
+
+// renew answers the page's renewEvent with a fresh token for the
+// socket's user, valid for -token-ttl. The socket is signed in already:
+// in a real application the page would get the token from its own
+// sign-in backend instead.
+func (w *webDemo) renew(s *socketio.Socket, e *socketio.Event) {
+	var ack webRenewed
+	tok, err := w.signer.Mint(s.UserID(), w.ttl)
+	if err != nil {
+		ack.Error = err.Error()
+	} else {
+		ack.Token = tok
+	}
+	fmt.Fprintf(w.stdout, "web: renewed the token of socket %s (user %s) for %s; the page sends it on %q\n",
+		s.ID(), s.UserID(), w.ttl, socketio.TokenRefreshEvent)
+	if err := e.Ack(ack); err != nil {
+		fmt.Fprintf(w.stdout, "web: renew for socket %s: %v\n", s.ID(), err)
 	}
 }
 
@@ -348,7 +391,7 @@ func (w *webDemo) waitWatchers(ctx context.Context, cond func(n int) bool) error
 // or, with once, one round for the first browser, then it waits until
 // that browser has gone. timeout bounds the once mode.
 func (w *webDemo) serve(ctx context.Context, wf webFlags, timeout time.Duration) error {
-	fmt.Fprintf(w.stdout, "demo: open this URL in a browser; the token after # signs you in as user %s for %d hours:\n", demoUser, int(tokenTTL.Hours()))
+	fmt.Fprintf(w.stdout, "demo: open this URL in a browser; the token after # signs you in as user %s for %s (the page renews it while open):\n", demoUser, w.ttl)
 	fmt.Fprintf(w.stdout, "demo:   %s\n", w.url)
 	if w.sharedSecret {
 		fmt.Fprintf(w.stdout, "demo: (tokens signed with SOCKET_AUTH_SECRET: `sockgate token --user %s` mints another)\n", demoUser)

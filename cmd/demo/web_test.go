@@ -348,3 +348,76 @@ func TestWebClosesIdleKeepAlive(t *testing.T) {
 		t.Fatalf("-idle-timeout 0s: exit code %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestWebRenewsToken plays the page's renewal without a browser: the
+// welcome carries the token's expiry, "renew-token" is acked with a fresh
+// token for user 42, and "sockgate:refresh" with it is acked ok with the
+// later expiry; a token of another user is refused.
+func TestWebRenewsToken(t *testing.T) {
+	const secret = "web-renew-secret-0123456789abcdefghij"
+	d := startDemoWithSecret(t, secret, "-once", "--steps", "2", "--interval", "10ms", "-token-ttl", "1h")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := auth.NewHMAC([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := d.url[strings.Index(d.url, "#token=")+len("#token="):]
+	first, err := v.Verify(token)
+	if err != nil || first.Expires.Sub(first.IssuedAt) != time.Hour {
+		t.Fatalf("printed token %+v, %v; want valid for -token-ttl 1h", first, err)
+	}
+	c := dialPolling(t, origin(t, d.url))
+	c.send(fmt.Sprintf(`40{"token":%q}`, token))
+	if got := c.next(ctx); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("CONNECT answered %q", got)
+	}
+	name, arg := event(t, c.next(ctx))
+	var welcome webWelcome
+	if err := json.Unmarshal(arg, &welcome); name != "welcome" || err != nil || welcome.Expires != first.Expires.Unix() {
+		t.Fatalf("welcome %s %s, want the token's expiry %d", name, arg, first.Expires.Unix())
+	}
+	// ack returns the argument of the ack with id, skipping the events of
+	// the round that runs meanwhile.
+	ack := func(id int) json.RawMessage {
+		t.Helper()
+		pfx := fmt.Sprintf("43%d[", id)
+		for {
+			p := c.next(ctx)
+			if !strings.HasPrefix(p, pfx) {
+				continue
+			}
+			var args []json.RawMessage
+			if err := json.Unmarshal([]byte(p[len(pfx)-1:]), &args); err != nil || len(args) != 1 {
+				t.Fatalf("ack %q: %v", p, err)
+			}
+			return args[0]
+		}
+	}
+	c.send(`421["renew-token"]`)
+	var renewed webRenewed
+	if raw := ack(1); json.Unmarshal(raw, &renewed) != nil || renewed.Token == "" {
+		t.Fatalf("renew-token ack %s, want a token", raw)
+	}
+	second, err := v.Verify(renewed.Token)
+	if err != nil || second.User != "42" {
+		t.Fatalf("renewed token %+v, %v; want one for user 42", second, err)
+	}
+	c.send(fmt.Sprintf(`422["sockgate:refresh",%q]`, renewed.Token))
+	var res struct {
+		OK      bool   `json:"ok"`
+		Expires int64  `json:"expires"`
+		Error   string `json:"error"`
+	}
+	if raw := ack(2); json.Unmarshal(raw, &res) != nil || !res.OK || res.Expires != second.Expires.Unix() {
+		t.Fatalf("sockgate:refresh ack %s, want ok with expires %d", raw, second.Expires.Unix())
+	}
+	bob, err := v.Mint("bob", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(fmt.Sprintf(`423["sockgate:refresh",%q]`, bob))
+	if raw := ack(3); json.Unmarshal(raw, &res) != nil || res.OK || !strings.Contains(res.Error, `names user "bob"`) {
+		t.Fatalf("sockgate:refresh with bob's token: ack %s, want a refusal naming the user", raw)
+	}
+}

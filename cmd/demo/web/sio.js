@@ -5,8 +5,9 @@
 //   Engine.IO v4: OPEN (0), CLOSE (1), PING (2) answered with PONG (3),
 //                 MESSAGE (4), NOOP (6); a missed heartbeat closes the link.
 //   Socket.IO v5: CONNECT (0) with an auth payload, DISCONNECT (1),
-//                 EVENT (2) both ways, ACK (3) for events the server sends
-//                 with an ack id, CONNECT_ERROR (4). Binary packets (5, 6)
+//                 EVENT (2) both ways, ACK (3) both ways (for events the
+//                 server sends with an ack id, and for emits given a
+//                 callback), CONNECT_ERROR (4). Binary packets (5, 6)
 //                 are not supported and are reported, never dropped silently.
 // Only the main namespace "/" is used.
 //
@@ -29,6 +30,8 @@ export class MiniSocket {
     this.minDelay = minDelay;
     this.maxDelay = maxDelay;
     this.handlers = new Map(); // event name -> [fn]
+    this.acks = new Map();     // ack id -> callback of an emit waiting for its ack
+    this.nextAck = 0;
     this.attempts = 0;         // failed attempts since the last CONNECT
     this.state = 'idle';       // connecting | connected | reconnecting | refused | closed
     this.open();
@@ -44,10 +47,17 @@ export class MiniSocket {
   }
 
   // emit sends an EVENT; it returns false when not connected (nothing is
-  // queued: the page has nothing worth replaying).
+  // queued: the page has nothing worth replaying). When the last argument
+  // is a function, the server is asked for an ack and the function gets
+  // its arguments; it is never called if the connection is lost first.
   emit(event, ...args) {
     if (this.state !== 'connected') return false;
-    this.sendMessage(SIO.EVENT + JSON.stringify([event, ...args]));
+    let id = '';
+    if (typeof args[args.length - 1] === 'function') {
+      id = String(this.nextAck++);
+      this.acks.set(id, args.pop());
+    }
+    this.sendMessage(SIO.EVENT + id + JSON.stringify([event, ...args]));
     return true;
   }
 
@@ -154,6 +164,13 @@ export class MiniSocket {
         this.fire(event, ...args);
         break;
       }
+      case SIO.ACK: { // the answer to an emit with a callback
+        const fn = this.acks.get(id);
+        this.acks.delete(id);
+        if (fn) fn(...(Array.isArray(payload) ? payload : []));
+        else this.fire('error', new Error(`ack ${id} answers no emit`));
+        break;
+      }
       default:
         this.fire('error', new Error(`Socket.IO packet type ${type} is not supported by this client`));
     }
@@ -171,6 +188,7 @@ export class MiniSocket {
 
   teardown() {
     clearTimeout(this.watchdog);
+    this.acks.clear(); // their answers can no longer come
     const ws = this.ws;
     this.ws = null;
     if (ws) { ws.onclose = null; ws.close(); }

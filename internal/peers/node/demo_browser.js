@@ -1,17 +1,22 @@
 // demo_browser.js: opens the sockgate demo page (cmd/demo) in Debian's
 // headless chromium, driven by playwright-core, and reports what it saw.
 //
-//   node demo_browser.js URL [--expect progress|refused] [--timeout MS]
-//                            [--screenshot FILE] [--chromium PATH]
+//   node demo_browser.js URL [--expect progress|refused|refreshed] [--until MS]
+//                            [--timeout MS] [--screenshot FILE] [--chromium PATH]
 //
 // --expect progress (the default) waits until a job's progress bar
 // (<progress data-job=... data-pct=...>) reaches 100; --expect refused
 // waits until the page shows the server's CONNECT_ERROR (body
-// data-auth-error). It then prints ONE JSON line on stdout:
+// data-auth-error); --expect refreshed waits until the clock passes
+// --until (Unix milliseconds) with the page's token renewed at least once
+// (body data-refreshes), and fails when the server signed the page out
+// (data-expired) or it is not connected then. It then prints ONE JSON
+// line on stdout:
 //
 //   {"ok":true,"expect":"progress","state":"connected","bars":{"sheet-sync":100,...},
 //    "senders":{"sheet-sync":4711,...},"senderText":["sent by worker pid 4711",...],
-//    "authError":null,"elapsedMs":1234,"console":[...],"screenshot":"FILE"}
+//    "authError":null,"refreshes":0,"tokenExpires":1767229200,"expired":null,
+//    "elapsedMs":1234,"console":[...],"screenshot":"FILE"}
 //
 // and exits 0, or prints {"ok":false,"error":...,...} and exits 1. The
 // browser runs with a fresh temporary profile (playwright's launch creates
@@ -21,7 +26,7 @@
 const { chromium } = require('playwright-core');
 
 function parseArgs(argv) {
-  const opts = { url: '', expect: 'progress', timeout: 60000, screenshot: '', chromium: '/usr/bin/chromium' };
+  const opts = { url: '', expect: 'progress', until: 0, timeout: 60000, screenshot: '', chromium: '/usr/bin/chromium' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -30,13 +35,17 @@ function parseArgs(argv) {
     };
     if (a === '--expect') opts.expect = next();
     else if (a === '--timeout') opts.timeout = Number(next());
+    else if (a === '--until') opts.until = Number(next());
     else if (a === '--screenshot') opts.screenshot = next();
     else if (a === '--chromium') opts.chromium = next();
     else if (!a.startsWith('--') && !opts.url) opts.url = a;
     else throw new Error(`unknown argument ${JSON.stringify(a)}`);
   }
-  if (!opts.url) throw new Error('usage: node demo_browser.js URL [--expect progress|refused] [--timeout MS] [--screenshot FILE]');
-  if (!['progress', 'refused'].includes(opts.expect)) throw new Error(`--expect wants progress or refused, not ${JSON.stringify(opts.expect)}`);
+  if (!opts.url) throw new Error('usage: node demo_browser.js URL [--expect progress|refused|refreshed] [--until MS] [--timeout MS] [--screenshot FILE]');
+  if (!['progress', 'refused', 'refreshed'].includes(opts.expect)) {
+    throw new Error(`--expect wants progress, refused or refreshed, not ${JSON.stringify(opts.expect)}`);
+  }
+  if (opts.expect === 'refreshed' && !(opts.until > 0)) throw new Error('--expect refreshed needs --until (Unix milliseconds)');
   if (!(opts.timeout > 0)) throw new Error('--timeout wants a positive number of milliseconds');
   return opts;
 }
@@ -51,6 +60,9 @@ async function observe(page) {
     return {
       state: document.body.dataset.state || null,
       authError: document.body.dataset.authError || null,
+      refreshes: Number(document.body.dataset.refreshes || 0),
+      tokenExpires: Number(document.body.dataset.tokenExpires || 0),
+      expired: document.body.dataset.expired || null,
       bars,
       senders,
       senderText: [...document.querySelectorAll('.job .sender')].map((e) => e.textContent),
@@ -76,9 +88,18 @@ async function main() {
     page.on('console', (m) => report.console.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => report.console.push(`pageerror: ${e.message}`));
     await page.goto(opts.url, { timeout: opts.timeout });
-    const selector = opts.expect === 'progress' ? 'progress[data-job][data-pct="100"]' : 'body[data-auth-error]';
-    await page.waitForSelector(selector, { state: 'attached', timeout: Math.max(1, opts.timeout - (Date.now() - began)) });
-    Object.assign(report, await observe(page), { ok: true });
+    const left = () => Math.max(1, opts.timeout - (Date.now() - began));
+    if (opts.expect === 'refreshed') {
+      await page.waitForFunction((until) => document.body.dataset.expired ||
+        (Date.now() >= until && Number(document.body.dataset.refreshes || 0) >= 1), opts.until, { polling: 100, timeout: left() });
+      const seen = await observe(page);
+      Object.assign(report, seen, { ok: !seen.expired && seen.state === 'connected' });
+      if (!report.ok) report.error = seen.expired ? `signed out: the token expired at ${seen.expired}` : `state ${seen.state}`;
+    } else {
+      const selector = opts.expect === 'progress' ? 'progress[data-job][data-pct="100"]' : 'body[data-auth-error]';
+      await page.waitForSelector(selector, { state: 'attached', timeout: left() });
+      Object.assign(report, await observe(page), { ok: true });
+    }
   } catch (err) {
     report.error = String(err && err.message || err).split('\n')[0];
     if (page) Object.assign(report, await observe(page).catch(() => ({})));
