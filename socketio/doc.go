@@ -10,6 +10,8 @@
 // Middlewares decide who the user is (Handshake.SetUser, e.g. with
 // TokenAuth) and which rooms the socket joins; a client can never pick its
 // user nor join a room itself.
+// TokenAuthWith with Expire also disconnects a socket when its token
+// expires, unless the client sent a new one on TokenRefreshEvent.
 //
 // # Guarantees
 //

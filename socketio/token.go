@@ -229,7 +229,7 @@ func (t *socketToken) refresh(s *Socket, args *Args, ackID uint64) {
 		return
 	}
 	e := &Event{Name: TokenRefreshEvent, Socket: s, Args: args, ackID: ackID}
-	_ = e.Ack(ack) // refused only when the client is gone (counted there)
+	_ = e.Ack(ack) // fails only when the client is gone; its connection counts that
 }
 
 // replace verifies the token in args and, when it is valid and names the
