@@ -99,7 +99,16 @@ type Stats struct {
 	Broadcasts      uint64 // namespace/room emits
 	Deliveries      uint64 // packets handed to connections by broadcasts
 
-	TokenExpiries       uint64 // sockets disconnected for an expired token (TokenAuthConfig.Expire)
-	TokenRefreshes      uint64 // tokens accepted on TokenRefreshEvent
-	TokenRefreshRefused uint64 // tokens refused on TokenRefreshEvent; the socket kept its old one
+	// Token expiry and refresh (TokenAuthWith; see docs/server.md, "Token
+	// expiry and refresh").
+
+	// TokenExpiries counts sockets disconnected because their token
+	// expired (TokenAuthConfig.Expire, reason ReasonTokenExpired).
+	TokenExpiries uint64
+	// TokenRefreshes counts tokens accepted on TokenRefreshEvent.
+	TokenRefreshes uint64
+	// TokenRefreshRefused counts tokens refused on TokenRefreshEvent (not
+	// a string, not valid, or naming another user); those sockets kept
+	// their old token.
+	TokenRefreshRefused uint64
 }
