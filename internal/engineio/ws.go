@@ -71,6 +71,9 @@ func appendFrame(dst []byte, op byte, prefix, payload []byte) []byte {
 func closeFrame(code uint16, text string) []byte {
 	if len(text) > 123 {
 		text = text[:123]
+		for !utf8.ValidString(text) { // do not cut a character in two
+			text = text[:len(text)-1]
+		}
 	}
 	p := binary.BigEndian.AppendUint16(nil, code)
 	return appendFrame(nil, opClose, p, []byte(text))
