@@ -32,7 +32,8 @@ type engineConn interface {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	refuseLog *ratelog.Logger  // refusals a client can cause at will
+	refuseLog *ratelog.Logger  // clients closed for going beyond a bound
+	waitLog   *ratelog.Logger  // readers paused for slow handlers
 	eng       *engineio.Server // nil in unit tests over fake connections
 
 	ctx    context.Context // ends at Close
@@ -139,7 +140,8 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, refuseLog: ratelog.New(cfg.Logger, time.Second),
-		nsps: map[string]*Namespace{}, clients: map[*client]struct{}{}}
+		waitLog: ratelog.New(cfg.Logger, time.Second),
+		nsps:    map[string]*Namespace{}, clients: map[*client]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.Of("/")
 	return s, nil

@@ -80,7 +80,7 @@ func (s *Socket) enqueueLocked(fn func(), size int, block bool) {
 			waited = true
 			srv := s.nsp.s
 			srv.st.queueWaits.Add(1)
-			srv.refuseLog.Log(slog.LevelInfo, "socketio: reading from a client paused: its handlers are behind",
+			srv.waitLog.Log(slog.LevelInfo, "socketio: reading from a client paused: its handlers are behind",
 				"nsp", s.nsp.name, "socket", s.id, "events", len(s.work), "bytes", s.workBytes,
 				"max_events", maxPendingEvents, "max_bytes", limit)
 		}

@@ -178,11 +178,11 @@ func (c *conn) closeWith(reason string, flush bool, code uint16, text string) {
 		s.slow.Add(1)
 	case ReasonPayloadTooBig:
 		s.tooBig.Add(1)
-		s.refuseLog.Log(slog.LevelWarn, "engineio: connection closed: payload above MaxPayload",
+		s.closeLog.Log(slog.LevelWarn, "engineio: connection closed: payload above MaxPayload",
 			"sid", c.id, "max_payload", s.cfg.MaxPayload, "detail", text)
 	case ReasonParseError:
 		s.protoErr.Add(1)
-		s.refuseLog.Log(slog.LevelWarn, "engineio: connection closed: not Engine.IO or RFC 6455",
+		s.closeLog.Log(slog.LevelWarn, "engineio: connection closed: not Engine.IO or RFC 6455",
 			"sid", c.id, "detail", text)
 	}
 	s.log.Debug("engineio: connection closed", "sid", c.id, "reason", reason)

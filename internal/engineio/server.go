@@ -48,7 +48,8 @@ var codeMessages = [...]string{
 type server struct {
 	cfg        Config
 	log        *slog.Logger
-	refuseLog  *ratelog.Logger // handshakes refused by the limits, oversized and malformed input
+	hsLog      *ratelog.Logger // handshakes refused by the limits
+	closeLog   *ratelog.Logger // connections closed for oversized or malformed input
 	limiter    *addrLimiter
 	transports map[string]bool
 	upgrades   []string // advertised in the open packet of polling sessions
@@ -117,7 +118,8 @@ func newServer(cfg Config) (*server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.refuseLog = ratelog.New(s.log, time.Second)
+	s.hsLog = ratelog.New(s.log, time.Second)
+	s.closeLog = ratelog.New(s.log, time.Second)
 	s.limiter = newAddrLimiter(cfg.HandshakeRate, cfg.HandshakeBurst, cfg.MaxSessionsPerAddr)
 	for _, t := range cfg.Transports {
 		if t != transportPolling && t != transportWebsocket {
@@ -334,13 +336,13 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
 	switch why {
 	case refusedRate:
 		s.hsLimit.Add(1)
-		s.refuseLog.Log(slog.LevelWarn, "engineio: handshake refused: too many handshakes from this address",
+		s.hsLog.Log(slog.LevelWarn, "engineio: handshake refused: too many handshakes from this address",
 			"addr", addr, "rate", s.cfg.HandshakeRate, "burst", s.cfg.HandshakeBurst)
 		writeTooMany(w, retry, "Too many handshakes from this address")
 		return "", false
 	case refusedSessions:
 		s.sessCap.Add(1)
-		s.refuseLog.Log(slog.LevelWarn, "engineio: handshake refused: too many sessions from this address",
+		s.hsLog.Log(slog.LevelWarn, "engineio: handshake refused: too many sessions from this address",
 			"addr", addr, "max", s.cfg.MaxSessionsPerAddr)
 		writeTooMany(w, 0, "Too many sessions from this address")
 		return "", false
