@@ -442,14 +442,20 @@ func (c *conn) pollPOST(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// onPayload handles the packets of a polling payload (c.hmu held).
+// onPayload handles the packets of a polling payload (c.hmu held). When
+// the body holds several packets each message gets its own copy, so that
+// what the handler keeps of one packet does not pin the whole body.
 func (c *conn) onPayload(body []byte) error {
+	several := bytes.IndexByte(body, 0x1e) >= 0
 	for len(body) > 0 {
 		var p []byte
 		if i := bytes.IndexByte(body, 0x1e); i >= 0 {
 			p, body = body[:i:i], body[i+1:]
 		} else {
 			p, body = body, nil
+		}
+		if several && len(p) > 0 && p[0] == typeMessage {
+			p = bytes.Clone(p)
 		}
 		if len(p) > 0 && p[0] == 'b' {
 			data := make([]byte, base64.StdEncoding.DecodedLen(len(p)-1))

@@ -276,3 +276,36 @@ func TestCloseFrameTextCutAtCharacter(t *testing.T) {
 		t.Fatalf("text of %d bytes: %q", len(text), text)
 	}
 }
+
+// TestPollingPacketsDoNotPinTheBody: each message of a multi-packet POST
+// body is its own copy, so that a handler keeping a small one does not
+// keep the whole body (which the Socket.IO layer could not account for).
+func TestPollingPacketsDoNotPinTheBody(t *testing.T) {
+	t.Parallel()
+	s, err := newServer(Config{Handler: nopHandler{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	s.cfg.Handler = handlerFunc(func(data []byte) { got = append(got, data) })
+	c := s.newConn(&http.Request{}, "")
+	body := []byte("4small\x1e4" + strings.Repeat("x", 1000))
+	if err := c.onPayload(body); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got[0]) != "small" {
+		t.Fatalf("got %q", got)
+	}
+	for i := range body {
+		if &body[i] == &got[0][0] || &body[i] == &got[1][0] {
+			t.Fatal("a message aliases the body")
+		}
+	}
+}
+
+// handlerFunc is a Handler that passes each message to fn.
+type handlerFunc func(data []byte)
+
+func (f handlerFunc) OnOpen(*Conn)                        {}
+func (f handlerFunc) OnMessage(_ *Conn, d []byte, _ bool) { f(d) }
+func (f handlerFunc) OnClose(*Conn, string)               {}
