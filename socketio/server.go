@@ -405,7 +405,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	if c.pending != nil {
-		c.fail(fmt.Errorf("%w: text message while %d attachments were expected", ErrMalformed, c.pending.attachments-len(c.atts)))
+		c.fail(fmt.Errorf("%w: text message while %d attachments were expected", ErrMalformed, c.pending.attachments-c.attGot))
 		return
 	}
 	p, err := decodePacket(data)
