@@ -587,9 +587,11 @@ func (c *conn) upgrade(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop(rd)
 }
 
-// readLoop reads the websocket until it ends.
+// readLoop reads the websocket until it ends. Once the session is closed
+// it reads on only for the client's close frame, dropping data unread.
 func (c *conn) readLoop(rd *wsReader) {
 	for {
+		rd.discard = rd.discard || c.isClosed()
 		f, err := rd.next()
 		if (err != nil || f.op == opClose) && c.isClosed() {
 			// We closed first: this is the end of the close handshake.

@@ -1,10 +1,12 @@
 package engineio
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -309,3 +311,23 @@ type handlerFunc func(data []byte)
 func (f handlerFunc) OnOpen(*Conn)                        {}
 func (f handlerFunc) OnMessage(_ *Conn, d []byte, _ bool) { f(d) }
 func (f handlerFunc) OnClose(*Conn, string)               {}
+
+// TestClosedReaderDropsDataUnallocated: once the session is closed the
+// reader reads on only for the client's close frame; data frames are
+// dropped through a scratch buffer, never allocated.
+func TestClosedReaderDropsDataUnallocated(t *testing.T) {
+	big := frameBytes(true, opBinary, make([]byte, 4<<20))
+	in := append(append(append([]byte{}, big...), frameBytes(true, opText, []byte("4hi"))...),
+		frameBytes(true, opClose, []byte{0x03, 0xe8})...)
+	rd := &wsReader{src: bytes.NewReader(in), maxPayload: 8 << 20, discard: true}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f, err := rd.next()
+	runtime.ReadMemStats(&after)
+	if err != nil || f.op != opClose || string(f.payload) != "\x03\xe8" {
+		t.Fatalf("got op %d %q, %v; want the close frame", f.op, f.payload, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("%d bytes allocated to drop a 4 MB frame", n)
+	}
+}
