@@ -1,8 +1,9 @@
 // Package engineio is an Engine.IO protocol v4 server: the transport layer
 // under sockgate's Socket.IO server. It speaks HTTP long-polling and
 // websocket (with the polling-to-websocket upgrade), runs the ping/pong
-// heartbeat, enforces the maximum payload, answers CORS, and gives each
-// connection a bounded send queue.
+// heartbeat, enforces the maximum payload, answers CORS, gives each
+// connection a send queue bounded in packets and bytes, and limits the
+// handshakes (and optionally the sessions) per client address.
 //
 // CONTRACT (skeleton written first so package socketio can be built against
 // it in parallel; the bodies are filled in by the engine work). The exported
