@@ -88,7 +88,6 @@ func (s *Socket) enqueueLocked(fn func(), size int, block bool) {
 	}
 	s.work = append(s.work, workItem{fn, size})
 	s.workBytes += size
-
 	if !s.working {
 		s.working = true
 		s.nsp.s.workers.add()
