@@ -20,7 +20,8 @@ func (c *nullConn) Send(pkts ...*engineio.Packet) error {
 	c.n.Add(int64(len(pkts)))
 	return nil
 }
-func (c *nullConn) Close() {}
+func (c *nullConn) Close()                         {}
+func (c *nullConn) CloseWithStatus(uint16, string) {}
 
 func benchServer(b *testing.B, clients int) (*Server, []*Socket) {
 	s, err := newServer(Config{})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net/http"
 	"time"
 )
 
@@ -39,6 +41,44 @@ type Config struct {
 	UserRoom func(userID string) string
 	// Logger receives the server's background events; nil discards them.
 	Logger *slog.Logger
+
+	// MaxAttachmentBytes caps the total size of one client packet's binary
+	// attachments; a client going beyond it is closed (websocket status
+	// 1009) and counted in Stats.AttachmentsRefused. Default MaxPayload.
+	MaxAttachmentBytes int
+	// MaxAttachments caps how many attachments one client packet may
+	// announce (the protocol parser's own limit is 1000); beyond it the
+	// client is closed and counted in Stats.AttachmentsRefused. Default
+	// 1000.
+	MaxAttachments int
+	// EventQueueBytes bounds, in bytes of received arguments, the events
+	// of one socket waiting for (or running in) its handlers, beside the
+	// bound of 1024 events: while either is reached the server stops
+	// reading from the client (backpressure, counted in
+	// Stats.EventQueueWaits). An event arriving at an empty queue is
+	// always taken. Default 2*MaxPayload.
+	EventQueueBytes int
+	// SendQueueBytes bounds the bytes waiting to be written to a client
+	// (beside SendQueue, in packets); beyond it the client is disconnected
+	// like beyond SendQueue. Default 16*MaxPayload.
+	SendQueueBytes int
+	// HandshakeRate is how many Engine.IO handshakes per second one client
+	// address may make on average (token bucket of HandshakeBurst); beyond
+	// it they get HTTP 429, counted in Stats.HandshakesLimited. Default
+	// 100 per second; negative turns the limit off.
+	HandshakeRate float64
+	// HandshakeBurst is the handshakes an address may make at once;
+	// default 1000.
+	HandshakeBurst int
+	// MaxSessionsPerAddr caps the Engine.IO sessions open at once from one
+	// client address (HTTP 429 beyond it, counted in
+	// Stats.SessionsLimited); default 0, no cap.
+	MaxSessionsPerAddr int
+	// ClientAddr names the address a handshake is accounted to by the
+	// limits above; default the peer's IP (IPv6 by /64). Behind a trusted
+	// reverse proxy return the client address the proxy reports; "" exempts
+	// the request from the limits.
+	ClientAddr func(r *http.Request) string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -56,6 +96,22 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SendQueue < 0 {
 		return c, fmt.Errorf("%w: SendQueue is negative (%d)", ErrConfig, c.SendQueue)
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"MaxAttachmentBytes", c.MaxAttachmentBytes}, {"MaxAttachments", c.MaxAttachments},
+		{"EventQueueBytes", c.EventQueueBytes}, {"SendQueueBytes", c.SendQueueBytes},
+		{"HandshakeBurst", c.HandshakeBurst}, {"MaxSessionsPerAddr", c.MaxSessionsPerAddr}} {
+		if f.v < 0 {
+			return c, fmt.Errorf("%w: %s is negative (%d)", ErrConfig, f.name, f.v)
+		}
+	}
+	if c.MaxAttachments > maxAttachments {
+		return c, fmt.Errorf("%w: MaxAttachments %d is above the protocol limit %d", ErrConfig, c.MaxAttachments, maxAttachments)
+	}
+	if math.IsNaN(c.HandshakeRate) || math.IsInf(c.HandshakeRate, 0) {
+		return c, fmt.Errorf("%w: HandshakeRate is %v", ErrConfig, c.HandshakeRate)
+	}
 	if c.PingInterval == 0 {
 		c.PingInterval = 25 * time.Second
 	}
@@ -70,6 +126,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SendQueue == 0 {
 		c.SendQueue = 1024
+	}
+	if c.MaxAttachmentBytes == 0 {
+		c.MaxAttachmentBytes = c.MaxPayload
+	}
+	if c.MaxAttachments == 0 {
+		c.MaxAttachments = maxAttachments
+	}
+	if c.EventQueueBytes == 0 {
+		c.EventQueueBytes = 2 * c.MaxPayload
 	}
 	if c.UserRoom == nil {
 		c.UserRoom = func(id string) string { return "user:" + id }
@@ -98,6 +163,29 @@ type Stats struct {
 	HandlerPanics   uint64 // panics recovered from application handlers
 	Broadcasts      uint64 // namespace/room emits
 	Deliveries      uint64 // packets handed to connections by broadcasts
+
+	// The bounds on what one client can make the server hold (see
+	// docs/server.md, "Bounded memory").
+
+	// AttachmentsRefused counts clients closed for a binary packet whose
+	// attachments exceed MaxAttachmentBytes or MaxAttachments.
+	AttachmentsRefused uint64
+	// EarlyBinary counts clients closed for sending a binary packet
+	// before connecting to any namespace.
+	EarlyBinary uint64
+	// EventQueueWaits counts the times reading from a client paused
+	// because one of its sockets had EventQueueBytes or 1024 events
+	// waiting for its handlers.
+	EventQueueWaits uint64
+	// PayloadTooBig counts clients closed for a message or polling body
+	// above MaxPayload.
+	PayloadTooBig uint64
+	// HandshakesLimited counts handshakes refused (HTTP 429) by the
+	// per-address rate limit (HandshakeRate, HandshakeBurst).
+	HandshakesLimited uint64
+	// SessionsLimited counts handshakes refused (HTTP 429) by
+	// MaxSessionsPerAddr.
+	SessionsLimited uint64
 
 	// Token expiry and refresh (TokenAuthWith; see docs/server.md, "Token
 	// expiry and refresh").

@@ -25,9 +25,17 @@
 //     hand the same engine packets to every recipient; they never block on
 //     a recipient.
 //   - Slow clients: each connection has a bounded send queue
-//     (Config.SendQueue packets). A client that falls further behind is
-//     disconnected with reason "send queue full" and counted in
-//     Stats.SlowDisconnects; the others are not slowed.
+//     (Config.SendQueue packets, Config.SendQueueBytes bytes). A client
+//     that falls further behind is disconnected with reason "send queue
+//     full" and counted in Stats.SlowDisconnects; the others are not
+//     slowed.
+//   - Bounded memory: what a client sends is bounded before and after it
+//     connects to a namespace (MaxPayload per message, MaxAttachmentBytes
+//     and MaxAttachments per packet, no binary packet before a namespace,
+//     EventQueueBytes of events waiting for a socket's handlers), and
+//     handshakes are limited per client address (HandshakeRate,
+//     HandshakeBurst, MaxSessionsPerAddr). Every refusal is counted in
+//     Stats and logged at a rate limit.
 //   - Nothing malformed reaches the wire: an argument that is not JSON
 //     (NaN, Inf, a channel, a function, a cycle) makes Emit return
 //     ErrPayload and nothing is sent. A client that sends a malformed

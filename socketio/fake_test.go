@@ -30,6 +30,9 @@ type fakeConn struct {
 	closedCh chan struct{}
 	signal   chan struct{}
 	accepted int
+	// status and statusText are what CloseWithStatus was given.
+	status     uint16
+	statusText string
 	// onSend, when set before the client connects, sees every packet
 	// accepted, in the sender's goroutine, after it was recorded.
 	onSend func(*engineio.Packet)
@@ -78,6 +81,16 @@ func (f *fakeConn) Send(pkts ...*engineio.Packet) error {
 }
 
 func (f *fakeConn) Close() { f.end(engineio.ReasonForcedClose) }
+
+// CloseWithStatus records the status and closes like Close.
+func (f *fakeConn) CloseWithStatus(code uint16, text string) {
+	f.mu.Lock()
+	if !f.closed {
+		f.status, f.statusText = code, text
+	}
+	f.mu.Unlock()
+	f.end(engineio.ReasonForcedClose)
+}
 
 // end closes the connection like the engine: OnClose from another goroutine.
 func (f *fakeConn) end(reason string) {

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -34,7 +35,17 @@ func FuzzDecodePacket(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v != %+v", data, q, p)
 		}
 		if p.typ == typeEvent || p.typ == typeBinaryEvent || p.typ == typeAck || p.typ == typeBinaryAck {
-			if elems, err := splitArray(p.payload); err == nil && len(elems) > 0 {
+			elems, err := splitArray(p.payload)
+			var want []json.RawMessage
+			if json.Unmarshal(p.payload, &want) != nil || err != nil || len(elems) != len(want) {
+				t.Fatalf("splitArray(%q) = %q, %v; encoding/json: %q", p.payload, elems, err, want)
+			}
+			for i := range want {
+				if !bytes.Equal(elems[i], want[i]) {
+					t.Fatalf("splitArray(%q)[%d] = %q, encoding/json %q", p.payload, i, elems[i], want[i])
+				}
+			}
+			if len(elems) > 0 {
 				_, _ = eventName(elems[0])
 				_, _ = newArgs(elems, make([][]byte, p.attachments))
 			}

@@ -103,7 +103,7 @@ func (n *Namespace) connected(s *Socket) {
 		for _, fn := range fns {
 			n.s.safely("connection handler", func() { fn(s) })
 		}
-	}, false)
+	}, 0, false)
 }
 
 // Emit sends an event to every socket of the namespace.

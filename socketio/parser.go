@@ -141,13 +141,65 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-// splitArray splits a JSON array (already validated) into its elements.
+// splitArray splits a JSON array, already validated (decodePacket checks
+// json.Valid), into its elements without copying them: the elements alias
+// payload, so an event holds its bytes once (the bound of
+// Config.EventQueueBytes counts them once).
 func splitArray(payload []byte) ([]json.RawMessage, error) {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(payload, &elems); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	b := trimJSONSpace(payload)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, fmt.Errorf("%w: payload is not an array", ErrMalformed)
+	}
+	inner := b[1 : len(b)-1]
+	elems := make([]json.RawMessage, 0, 4)
+	depth, start, inStr, esc := 0, 0, false, false
+	for i, c := range inner {
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				elems = append(elems, json.RawMessage(trimJSONSpace(inner[start:i:i])))
+				start = i + 1
+			}
+		}
+	}
+	if last := trimJSONSpace(inner[start:]); len(last) > 0 || len(elems) > 0 {
+		elems = append(elems, json.RawMessage(last))
+	}
+	for _, e := range elems {
+		if len(e) == 0 { // only invalid JSON gets here ("[1,]")
+			return nil, fmt.Errorf("%w: empty array element", ErrMalformed)
+		}
 	}
 	return elems, nil
+}
+
+// trimJSONSpace trims JSON's whitespace (space, tab, CR, LF) around b.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // eventName returns the event name of an EVENT payload's first element: a

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -160,6 +161,43 @@ func TestEncodeRefusesBadPayloads(t *testing.T) {
 		_, err := encodePackets(typeEvent, "/", noAck, "e", true, []any{"ok", c.arg})
 		if !errors.Is(err, ErrPayload) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "argument 1") {
 			t.Errorf("%s: err = %v, want ErrPayload naming %q and argument 1", c.name, err, c.want)
+		}
+	}
+}
+
+// TestSplitArrayMatchesEncodingJSON: the copy-free split gives what
+// json.Unmarshal into []json.RawMessage gives, aliasing the payload.
+func TestSplitArrayMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`[]`, ` [ ] `, `["a"]`, `[ "a" , 1 ,null,true ]`, `["x,y",{"a":[1,2,{"b":"]"}]},"\"",[[]]]`,
+		`["esc\\",1]`, "[\n\t1\r\n,\t2 ]", `[{"_placeholder":true,"num":0},"\u00e9"]`,
+	} {
+		got, err := splitArray([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d elements, want %d (%q)", in, len(got), len(want), got)
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%s: element %d %q, want %q", in, i, got[i], want[i])
+			}
+		}
+	}
+	payload := []byte(`["big","` + strings.Repeat("x", 1000) + `"]`)
+	elems, _ := splitArray(payload)
+	if &elems[1][1] != &payload[8] {
+		t.Fatal("the elements are copies, not views of the payload")
+	}
+	for _, bad := range []string{`{}`, `1`, ``} {
+		if _, err := splitArray([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }

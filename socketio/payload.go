@@ -23,12 +23,6 @@ type placeholder struct {
 	Num         int  `json:"num"`
 }
 
-// encoded is an outgoing packet: its text part and its attachments.
-type encoded struct {
-	text        []byte
-	attachments [][]byte
-}
-
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encodeArgs appends "[" prefix..., args... "]" to b, replacing []byte

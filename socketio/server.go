@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sockgate/sockgate/internal/engineio"
+	"github.com/sockgate/sockgate/internal/ratelog"
 )
 
 // engineConn is what the server needs of an Engine.IO connection; the
@@ -22,15 +23,18 @@ type engineConn interface {
 	Request() *http.Request
 	Send(pkts ...*engineio.Packet) error
 	Close()
+	CloseWithStatus(code uint16, text string)
 }
 
 // Server is a Socket.IO v5 server. It is an http.Handler to mount at the
 // client's path (by default "/socket.io/"). Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	eng *engineio.Server // nil in unit tests over fake connections
+	cfg       Config
+	log       *slog.Logger
+	refuseLog *ratelog.Logger  // clients closed for going beyond a bound
+	waitLog   *ratelog.Logger  // readers paused for slow handlers
+	eng       *engineio.Server // nil in unit tests over fake connections
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -94,6 +98,7 @@ type counters struct {
 	connects, disconnects, refused, slow, connectTimeouts, protocol atomic.Uint64
 	emitErrors, sendErrors, ackTimeouts, unhandled, panics          atomic.Uint64
 	broadcasts, deliveries                                          atomic.Uint64
+	attsRefused, earlyBinary, queueWaits                            atomic.Uint64
 	tokenExpiries, tokenRefreshes, tokenRefreshRefused              atomic.Uint64
 }
 
@@ -113,8 +118,13 @@ func NewServer(cfg Config) (*Server, error) {
 			AllowCredentials: s.cfg.CORS.AllowCredentials,
 			AllowHeaders:     s.cfg.CORS.AllowHeaders,
 		},
-		SendQueue: s.cfg.SendQueue,
-		Logger:    s.cfg.Logger,
+		SendQueue:          s.cfg.SendQueue,
+		SendQueueBytes:     s.cfg.SendQueueBytes,
+		HandshakeRate:      s.cfg.HandshakeRate,
+		HandshakeBurst:     s.cfg.HandshakeBurst,
+		MaxSessionsPerAddr: s.cfg.MaxSessionsPerAddr,
+		ClientAddr:         s.cfg.ClientAddr,
+		Logger:             s.cfg.Logger,
 	})
 	if err != nil {
 		s.cancel()
@@ -130,7 +140,9 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nsps: map[string]*Namespace{}, clients: map[*client]struct{}{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, refuseLog: ratelog.New(cfg.Logger, time.Second),
+		waitLog: ratelog.New(cfg.Logger, time.Second),
+		nsps:    map[string]*Namespace{}, clients: map[*client]struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.Of("/")
 	return s, nil
@@ -205,6 +217,10 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
+	var es engineio.Stats
+	if s.eng != nil {
+		es = s.eng.Stats()
+	}
 	return Stats{
 		Clients:         s.st.clients.Load(),
 		Connected:       s.st.connected.Load(),
@@ -213,7 +229,7 @@ func (s *Server) Stats() Stats {
 		Refused:         s.st.refused.Load(),
 		SlowDisconnects: s.st.slow.Load(),
 		ConnectTimeouts: s.st.connectTimeouts.Load(),
-		ProtocolErrors:  s.st.protocol.Load(),
+		ProtocolErrors:  s.st.protocol.Load() + es.ProtocolErrors,
 		EmitErrors:      s.st.emitErrors.Load(),
 		SendErrors:      s.st.sendErrors.Load(),
 		AckTimeouts:     s.st.ackTimeouts.Load(),
@@ -222,6 +238,12 @@ func (s *Server) Stats() Stats {
 		Broadcasts:      s.st.broadcasts.Load(),
 		Deliveries:      s.st.deliveries.Load(),
 
+		AttachmentsRefused:  s.st.attsRefused.Load(),
+		EarlyBinary:         s.st.earlyBinary.Load(),
+		EventQueueWaits:     s.st.queueWaits.Load(),
+		PayloadTooBig:       es.TooBig,
+		HandshakesLimited:   es.HandshakesLimited,
+		SessionsLimited:     es.SessionsLimited,
 		TokenExpiries:       s.st.tokenExpiries.Load(),
 		TokenRefreshes:      s.st.tokenRefreshes.Load(),
 		TokenRefreshRefused: s.st.tokenRefreshRefused.Load(),
@@ -269,17 +291,24 @@ type client struct {
 	s    *Server
 	conn engineConn
 
-	mu        sync.Mutex
-	sockets   map[string]*Socket // by namespace
-	timer     *time.Timer
-	ended     bool
-	reason    string // our own close reason, overriding the engine's "forced close"
-	closing   atomic.Bool
-	slowNoted atomic.Bool
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace
+	timer   *time.Timer
+	ended   bool
+	reason  string // our own close reason, overriding the engine's "forced close"
+	closing atomic.Bool
 
 	// Binary reassembly; touched only by onMessage (sequential per conn).
-	pending *packet
-	atts    [][]byte
+	pending  *packet
+	atts     [][]byte
+	attGot   int  // attachments received so far for pending
+	attBytes int  // their total size
+	discard  bool // pending is for a namespace not connected: count, do not keep
+}
+
+// resetPending forgets the binary packet being reassembled.
+func (c *client) resetPending() {
+	c.pending, c.atts, c.attGot, c.attBytes, c.discard = nil, nil, 0, 0, false
 }
 
 func (c *client) connectTimeout() {
@@ -308,6 +337,23 @@ func (c *client) fail(err error) {
 	c.reason = engineio.ReasonParseError
 	c.mu.Unlock()
 	c.conn.Close()
+}
+
+// refuse closes the client for going beyond a bound: the websocket close
+// frame tells it why (code, text), the log says it at a rate limit, and
+// the caller has counted it.
+func (c *client) refuse(code uint16, why string, args ...any) {
+	if c.closing.Swap(true) {
+		return
+	}
+	c.s.refuseLog.Log(slog.LevelWarn, "socketio: closing client: "+why, append([]any{"sid", c.conn.ID()}, args...)...)
+	c.mu.Lock()
+	c.reason = engineio.ReasonPayloadTooBig
+	if code == engineio.StatusPolicyViolation {
+		c.reason = engineio.ReasonParseError
+	}
+	c.mu.Unlock()
+	c.conn.CloseWithStatus(code, why)
 }
 
 // send hands packets to the connection, counting refusals.
@@ -340,17 +386,30 @@ func (c *client) onMessage(data []byte, binary bool) {
 			c.fail(fmt.Errorf("%w: unexpected binary message", ErrMalformed))
 			return
 		}
-		c.atts = append(c.atts, data)
-		if len(c.atts) < c.pending.attachments {
+		c.attBytes += len(data)
+		c.attGot++
+		if c.attBytes > c.s.cfg.MaxAttachmentBytes {
+			c.s.st.attsRefused.Add(1)
+			c.refuse(engineio.StatusMessageTooBig, fmt.Sprintf("attachments above %d bytes", c.s.cfg.MaxAttachmentBytes),
+				"attachments", c.pending.attachments, "received", c.attGot)
+			c.resetPending()
 			return
 		}
-		p, atts := c.pending, c.atts
-		c.pending, c.atts = nil, nil
-		c.dispatch(*p, atts)
+		if !c.discard {
+			c.atts = append(c.atts, data)
+		}
+		if c.attGot < c.pending.attachments {
+			return
+		}
+		p, atts, discard := c.pending, c.atts, c.discard
+		c.resetPending()
+		if !discard {
+			c.dispatch(*p, atts)
+		}
 		return
 	}
 	if c.pending != nil {
-		c.fail(fmt.Errorf("%w: text message while %d attachments were expected", ErrMalformed, c.pending.attachments-len(c.atts)))
+		c.fail(fmt.Errorf("%w: text message while %d attachments were expected", ErrMalformed, c.pending.attachments-c.attGot))
 		return
 	}
 	p, err := decodePacket(data)
@@ -359,8 +418,27 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	if p.attachments > 0 {
+		if p.attachments > c.s.cfg.MaxAttachments {
+			c.s.st.attsRefused.Add(1)
+			c.refuse(engineio.StatusMessageTooBig, fmt.Sprintf("more than %d attachments", c.s.cfg.MaxAttachments),
+				"attachments", p.attachments)
+			return
+		}
+		c.mu.Lock()
+		connected, here := len(c.sockets) > 0, c.sockets[p.nsp] != nil
+		c.mu.Unlock()
+		if !connected {
+			c.s.st.earlyBinary.Add(1)
+			c.refuse(engineio.StatusPolicyViolation, "binary packet before connecting to a namespace", "nsp", p.nsp)
+			return
+		}
 		c.pending = &p
-		c.atts = make([][]byte, 0, p.attachments)
+		// A packet for a namespace the client is not connected to is
+		// ignored (see dispatch); its attachments are counted, not kept.
+		c.discard = !here
+		if !c.discard {
+			c.atts = make([][]byte, 0, p.attachments)
+		}
 		return
 	}
 	c.dispatch(p, nil)

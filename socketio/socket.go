@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -39,13 +40,21 @@ type Socket struct {
 
 	// The handler queue: events (and finally the disconnect handlers) run
 	// in order in one worker goroutine that exists while there is work.
-	work      []func()
+	work      []workItem
+	workBytes int // the sizes of the items in work and of the one running
 	working   bool
 	workSpace *sync.Cond // on mu: signalled when work shrinks
 }
 
+// workItem is one queued handler call and the bytes it holds.
+type workItem struct {
+	fn   func()
+	size int
+}
+
 // maxPendingEvents is how many received events may wait for their
-// handlers before the connection's reader stops reading (backpressure).
+// handlers before the connection's reader stops reading (backpressure);
+// Config.EventQueueBytes bounds their bytes.
 const maxPendingEvents = 1024
 
 func newSocket(nsp *Namespace, c *client, hs *Handshake) *Socket {
@@ -59,14 +68,26 @@ func newSocket(nsp *Namespace, c *client, hs *Handshake) *Socket {
 	return s
 }
 
-// enqueue adds fn to the socket's handler queue; when the queue is full
-// (and block is set) it waits for room, slowing the connection's reader.
-// s.mu is held.
-func (s *Socket) enqueueLocked(fn func(), block bool) {
-	for block && len(s.work) >= maxPendingEvents {
+// enqueueLocked adds fn, holding size bytes, to the socket's handler
+// queue; when the queue is full in count or in bytes (and block is set)
+// it waits for room, slowing the connection's reader (counted in
+// Stats.EventQueueWaits). s.mu is held.
+func (s *Socket) enqueueLocked(fn func(), size int, block bool) {
+	waited := false
+	limit := s.nsp.s.cfg.EventQueueBytes
+	for block && (len(s.work) >= maxPendingEvents || (s.workBytes > 0 && s.workBytes+size > limit)) {
+		if !waited {
+			waited = true
+			srv := s.nsp.s
+			srv.st.queueWaits.Add(1)
+			srv.waitLog.Log(slog.LevelInfo, "socketio: reading from a client paused: its handlers are behind",
+				"nsp", s.nsp.name, "socket", s.id, "events", len(s.work), "bytes", s.workBytes,
+				"max_events", maxPendingEvents, "max_bytes", limit)
+		}
 		s.workSpace.Wait()
 	}
-	s.work = append(s.work, fn)
+	s.work = append(s.work, workItem{fn, size})
+	s.workBytes += size
 	if !s.working {
 		s.working = true
 		s.nsp.s.workers.add()
@@ -85,12 +106,18 @@ func (s *Socket) runWork() {
 			s.mu.Unlock()
 			return
 		}
-		fn := s.work[0]
-		s.work[0] = nil
+		it := s.work[0]
+		s.work[0] = workItem{}
 		s.work = s.work[1:]
 		s.workSpace.Signal()
 		s.mu.Unlock()
-		fn()
+		it.fn()
+		if it.size > 0 {
+			s.mu.Lock()
+			s.workBytes -= it.size
+			s.workSpace.Signal()
+			s.mu.Unlock()
+		}
 	}
 }
 
@@ -112,8 +139,9 @@ func (s *Socket) UserID() string { return s.hs.user }
 // handlers run one at a time, in the order the client sent the events, in
 // a goroutine of the socket's own (not the connection's reader), so a
 // handler may wait for an EmitWithAck to the same client. A slow handler
-// delays only this socket's next events; when more than 1024 events wait,
-// the server stops reading from the client until they drain.
+// delays only this socket's next events; when 1024 events or
+// Config.EventQueueBytes of their arguments wait, the server stops
+// reading from the client until they drain.
 func (s *Socket) On(event string, h func(e *Event)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,7 +152,9 @@ func (s *Socket) On(event string, h func(e *Event)) {
 // after the handlers of the events received before, with the reason: "client namespace disconnect", "server namespace
 // disconnect", "transport close", "transport error", "ping timeout",
 // "parse error", "server shutting down", "send queue full",
-// "connect timeout" or "token expired" (ReasonTokenExpired). Registered after the socket disconnected (e.g. by a
+// "payload too large" (a message, polling body or attachments above their
+// bound), "connect timeout" or "token expired" (ReasonTokenExpired).
+// Registered after the socket disconnected (e.g. by a
 // connection handler of a client that left at once), fn is still called,
 // in the socket's handler goroutine.
 func (s *Socket) OnDisconnect(fn func(reason string)) {
@@ -132,7 +162,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 	defer s.mu.Unlock()
 	if s.gone.Load() {
 		reason := s.reason
-		s.enqueueLocked(func() { s.nsp.s.safely("disconnect handler", func() { fn(reason) }) }, false)
+		s.enqueueLocked(func() { s.nsp.s.safely("disconnect handler", func() { fn(reason) }) }, 0, false)
 		return
 	}
 	s.onDisconnect = append(s.onDisconnect, fn)
@@ -260,7 +290,7 @@ func (s *Socket) disconnect(reason string, notify bool) {
 			for _, fn := range fns {
 				s.nsp.s.safely("disconnect handler", func() { fn(reason) })
 			}
-		}, false)
+		}, 0, false)
 	}
 	s.mu.Unlock()
 	st := &s.nsp.s.st
@@ -275,8 +305,8 @@ func (s *Socket) onEvent(name string, args *Args, id uint64) {
 	}
 	e := &Event{Name: name, Socket: s, Args: args, ackID: id}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.enqueueLocked(func() { s.dispatch(e) }, true)
+	s.enqueueLocked(func() { s.dispatch(e) }, args.size(), true)
+	s.mu.Unlock()
 }
 
 // dispatch runs the handler of e, looked up now so that handlers set by
@@ -384,6 +414,18 @@ func newArgs(raw []json.RawMessage, atts [][]byte) (*Args, error) {
 		}
 	}
 	return a, nil
+}
+
+// size is the bytes the arguments hold (JSON and attachments).
+func (a *Args) size() int {
+	n := 0
+	for _, r := range a.raw {
+		n += len(r)
+	}
+	for _, b := range a.atts {
+		n += len(b)
+	}
+	return n
 }
 
 // Len returns the number of arguments.

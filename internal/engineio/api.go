@@ -1,8 +1,9 @@
 // Package engineio is an Engine.IO protocol v4 server: the transport layer
 // under sockgate's Socket.IO server. It speaks HTTP long-polling and
 // websocket (with the polling-to-websocket upgrade), runs the ping/pong
-// heartbeat, enforces the maximum payload, answers CORS, and gives each
-// connection a bounded send queue.
+// heartbeat, enforces the maximum payload, answers CORS, gives each
+// connection a send queue bounded in packets and bytes, and limits the
+// handshakes (and optionally the sessions) per client address.
 //
 // CONTRACT (skeleton written first so package socketio can be built against
 // it in parallel; the bodies are filled in by the engine work). The exported
@@ -36,6 +37,12 @@ const (
 	ReasonServerShutdown = "server shutting down" // Server.Close
 	ReasonSlowClient     = "send queue full"      // the client could not keep up (see Config.SendQueue)
 	ReasonPayloadTooBig  = "payload too large"    // a message above Config.MaxPayload
+)
+
+// Websocket close status codes for Conn.CloseWithStatus (RFC 6455 7.4.1).
+const (
+	StatusPolicyViolation uint16 = 1008 // the client broke a rule of the application
+	StatusMessageTooBig   uint16 = 1009 // the client sent more than the application takes
 )
 
 // Handler receives a server's connections. Calls for one connection are
@@ -83,6 +90,34 @@ type Config struct {
 	// take the bytes in time is closed with ReasonSlowClient. Default 10s.
 	WriteTimeout time.Duration
 	Logger       *slog.Logger // default slog.Default()
+	// SendQueueBytes is the most bytes of message packets a connection
+	// may have waiting to be written (each packet counted at the size of
+	// its payload, shared or not); beyond it the connection is closed
+	// with ReasonSlowClient, like beyond SendQueue. A batch sent to an
+	// empty queue is always taken. Default 16*MaxPayload.
+	SendQueueBytes int
+	// HandshakeRate is how many handshakes per second one client address
+	// (see ClientAddr) may make on average: a token bucket holding
+	// HandshakeBurst tokens, refilled at this rate. A handshake without a
+	// token gets HTTP 429 with a Retry-After header and is counted in
+	// Stats.HandshakesLimited. Default DefaultHandshakeRate (100);
+	// negative turns the rate limit off (e.g. behind a proxy that limits,
+	// when ClientAddr cannot tell clients apart).
+	HandshakeRate float64
+	// HandshakeBurst is the bucket's size: the handshakes an address may
+	// make at once. Default DefaultHandshakeBurst (1000).
+	HandshakeBurst int
+	// MaxSessionsPerAddr caps the sessions open at once from one client
+	// address; a handshake beyond it gets HTTP 429 and is counted in
+	// Stats.SessionsLimited. Default 0: no cap.
+	MaxSessionsPerAddr int
+	// ClientAddr names the client address a handshake is accounted to by
+	// the limits above. Default RemoteIP (the peer's IP, IPv6 by /64).
+	// Behind a trusted reverse proxy return the address it reports (e.g.
+	// the entry it appended to X-Forwarded-For); never trust a header a
+	// client can set directly. An empty string exempts the request from
+	// both limits.
+	ClientAddr func(r *http.Request) string
 }
 
 // Stats are a server's counters.
@@ -92,6 +127,18 @@ type Stats struct {
 	Closed     uint64 // connections closed since start
 	SlowClosed uint64 // of Closed, closed because their send queue was full
 	Upgrades   uint64 // polling connections upgraded to websocket
+	// TooBig counts connections closed for a message or polling body
+	// above MaxPayload (ReasonPayloadTooBig).
+	TooBig uint64
+	// HandshakesLimited counts handshakes refused (HTTP 429) by the
+	// per-address rate limit (HandshakeRate, HandshakeBurst).
+	HandshakesLimited uint64
+	// SessionsLimited counts handshakes refused (HTTP 429) because their
+	// address had MaxSessionsPerAddr sessions open.
+	SessionsLimited uint64
+	// ProtocolErrors counts connections closed for input that is not
+	// Engine.IO or not RFC 6455 (ReasonParseError).
+	ProtocolErrors uint64
 }
 
 // Server is an Engine.IO server; it is an http.Handler for one path.
@@ -145,6 +192,18 @@ func (c *Conn) Send(pkts ...*Packet) error { return c.impl.send(pkts) }
 // Close closes the connection with ReasonForcedClose after writing what is
 // queued (on websocket, best effort within a short deadline).
 func (c *Conn) Close() { c.impl.closeWith(ReasonForcedClose, true, closeNormal, "") }
+
+// CloseWithStatus is Close with a reason for the client: on websocket the
+// close frame carries code (a valid RFC 6455 status, e.g.
+// StatusPolicyViolation; an invalid one is sent as 1008) and text (cut to
+// 123 bytes). On polling the client gets the close packet, which carries
+// no reason. OnClose gets ReasonForcedClose.
+func (c *Conn) CloseWithStatus(code uint16, text string) {
+	if !validCloseCode(code) {
+		code = StatusPolicyViolation
+	}
+	c.impl.closeWith(ReasonForcedClose, true, code, text)
+}
 
 // SetValue attaches the owner's state to the connection; Value returns it.
 func (c *Conn) SetValue(v any) {

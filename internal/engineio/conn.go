@@ -3,13 +3,16 @@ package engineio
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // finalWriteTimeout bounds the last writes (queued packets and the close
@@ -26,6 +29,7 @@ const pollCloseTimeout = 10 * time.Second
 type conn struct {
 	s    *server
 	id   string
+	addr string // the client address the limiter accounts it to; "" when not limited
 	req  *http.Request
 	pub  *Conn
 	done chan struct{} // closed after OnClose returned
@@ -37,6 +41,7 @@ type conn struct {
 	ws      bool     // the transport is websocket
 	nc      net.Conn // the websocket, when ws
 	q       *pktBuf  // the send queue; nil when empty
+	qBytes  int      // payload bytes of the message packets in q
 	writing bool     // a websocket writer goroutine runs
 	// deadlineAt is when the writer last set the write deadline.
 	deadlineAt time.Time
@@ -94,6 +99,17 @@ func (c *conn) send(pkts []*Packet) error {
 		c.closeWith(ReasonSlowClient, false, closePolicy, "send queue full")
 		return fmt.Errorf("%w: %d packets waiting, limit %d", ErrQueueFull, n, c.s.cfg.SendQueue)
 	}
+	size := 0
+	for _, p := range pkts {
+		size += len(p.data)
+	}
+	if c.qBytes > 0 && c.qBytes+size > c.s.cfg.SendQueueBytes {
+		n := c.qBytes
+		c.mu.Unlock()
+		c.closeWith(ReasonSlowClient, false, closePolicy, "send queue full")
+		return fmt.Errorf("%w: %d bytes waiting, limit %d", ErrQueueFull, n, c.s.cfg.SendQueueBytes)
+	}
+	c.qBytes += size
 	c.pushLocked(pkts...)
 	c.kickLocked()
 	c.mu.Unlock()
@@ -152,10 +168,22 @@ func (c *conn) closeWith(reason string, flush bool, code uint16, text string) {
 	} else {
 		s.remove(c)
 	}
+	if c.addr != "" {
+		s.limiter.release(c.addr)
+	}
 	s.open.Add(-1)
 	s.closedN.Add(1)
-	if reason == ReasonSlowClient {
+	switch reason {
+	case ReasonSlowClient:
 		s.slow.Add(1)
+	case ReasonPayloadTooBig:
+		s.tooBig.Add(1)
+		s.closeLog.Log(slog.LevelWarn, "engineio: connection closed: payload above MaxPayload",
+			"sid", c.id, "max_payload", s.cfg.MaxPayload, "detail", text)
+	case ReasonParseError:
+		s.protoErr.Add(1)
+		s.closeLog.Log(slog.LevelWarn, "engineio: connection closed: not Engine.IO or RFC 6455",
+			"sid", c.id, "detail", text)
 	}
 	s.log.Debug("engineio: connection closed", "sid", c.id, "reason", reason)
 	go func() {
@@ -414,14 +442,20 @@ func (c *conn) pollPOST(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// onPayload handles the packets of a polling payload (c.hmu held).
+// onPayload handles the packets of a polling payload (c.hmu held). When
+// the body holds several packets each message gets its own copy, so that
+// what the handler keeps of one packet does not pin the whole body.
 func (c *conn) onPayload(body []byte) error {
+	several := bytes.IndexByte(body, 0x1e) >= 0
 	for len(body) > 0 {
 		var p []byte
 		if i := bytes.IndexByte(body, 0x1e); i >= 0 {
 			p, body = body[:i:i], body[i+1:]
 		} else {
 			p, body = body, nil
+		}
+		if several && len(p) > 0 && p[0] == typeMessage {
+			p = bytes.Clone(p)
 		}
 		if len(p) > 0 && p[0] == 'b' {
 			data := make([]byte, base64.StdEncoding.DecodedLen(len(p)-1))
@@ -553,9 +587,11 @@ func (c *conn) upgrade(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop(rd)
 }
 
-// readLoop reads the websocket until it ends.
+// readLoop reads the websocket until it ends. Once the session is closed
+// it reads on only for the client's close frame, dropping data unread.
 func (c *conn) readLoop(rd *wsReader) {
 	for {
+		rd.discard = rd.discard || c.isClosed()
 		f, err := rd.next()
 		if (err != nil || f.op == opClose) && c.isClosed() {
 			// We closed first: this is the end of the close handshake.
@@ -592,18 +628,37 @@ func (c *conn) readLoop(rd *wsReader) {
 			c.mu.Unlock()
 		case opPong:
 		case opClose:
-			code := uint16(closeNormal)
-			if len(f.payload) >= 2 {
-				code = uint16(f.payload[0])<<8 | uint16(f.payload[1])
-			}
-			if !validCloseCode(code) {
-				c.closeWith(ReasonParseError, true, closeProtocolError, "invalid close code")
+			code, werr := parseClose(f.payload)
+			if werr != nil {
+				c.closeWith(werr.reason, true, werr.code, werr.msg)
 				return
 			}
 			c.closeWith(ReasonTransportClose, true, code, "")
 			return
 		}
 	}
+}
+
+// parseClose checks a client's close frame payload (RFC 6455 5.5.1: empty,
+// or a 2-byte status code and a UTF-8 reason) and returns the code to
+// echo: 1000 for an empty payload. A 1-byte payload or a code a client
+// may not send is a protocol error (1002); a reason that is not UTF-8 is
+// invalid data (1007, RFC 6455 8.1).
+func parseClose(p []byte) (uint16, *wsError) {
+	switch {
+	case len(p) == 0:
+		return closeNormal, nil
+	case len(p) == 1:
+		return 0, &wsError{closeProtocolError, ReasonParseError, "close frame with a 1-byte payload"}
+	}
+	code := binary.BigEndian.Uint16(p)
+	if !validCloseCode(code) {
+		return 0, &wsError{closeProtocolError, ReasonParseError, fmt.Sprintf("invalid close code %d", code)}
+	}
+	if !utf8.Valid(p[2:]) {
+		return 0, &wsError{closeInvalidData, ReasonParseError, "close reason is not valid UTF-8"}
+	}
+	return code, nil
 }
 
 // validCloseCode reports whether a client may send code (RFC 6455 7.4).

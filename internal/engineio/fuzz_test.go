@@ -59,7 +59,7 @@ func FuzzPollingPayload(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c := s.newConn(&http.Request{})
+		c := s.newConn(&http.Request{}, "")
 		err := c.onPayload(body)
 		if err != nil && !errors.Is(err, errParse) {
 			t.Fatalf("error %v does not wrap errParse", err)

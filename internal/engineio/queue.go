@@ -69,6 +69,7 @@ func (c *conn) queuedLocked() int {
 func (c *conn) takeLocked() *pktBuf {
 	b := c.q
 	c.q = nil
+	c.qBytes = 0
 	if b != nil && len(b.s) == 0 {
 		putBuf(b)
 		return nil
@@ -80,6 +81,7 @@ func (c *conn) takeLocked() *pktBuf {
 func (c *conn) dropQueueLocked() {
 	putBuf(c.q)
 	c.q = nil
+	c.qBytes = 0
 }
 
 // iovecs pools the writers' net.Buffers.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/ratelog"
 )
 
 const (
@@ -45,6 +48,9 @@ var codeMessages = [...]string{
 type server struct {
 	cfg        Config
 	log        *slog.Logger
+	hsLog      *ratelog.Logger // handshakes refused by the limits
+	closeLog   *ratelog.Logger // connections closed for oversized or malformed input
+	limiter    *addrLimiter
 	transports map[string]bool
 	upgrades   []string // advertised in the open packet of polling sessions
 
@@ -57,6 +63,10 @@ type server struct {
 	closedN  atomic.Uint64
 	slow     atomic.Uint64
 	upgraded atomic.Uint64
+	tooBig   atomic.Uint64
+	hsLimit  atomic.Uint64
+	sessCap  atomic.Uint64
+	protoErr atomic.Uint64
 }
 
 func newServer(cfg Config) (*server, error) {
@@ -81,9 +91,25 @@ func newServer(cfg Config) (*server, error) {
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
+	if cfg.SendQueueBytes == 0 {
+		cfg.SendQueueBytes = 16 * cfg.MaxPayload
+	}
+	if cfg.HandshakeRate == 0 {
+		cfg.HandshakeRate = DefaultHandshakeRate
+	}
+	if cfg.HandshakeBurst == 0 {
+		cfg.HandshakeBurst = DefaultHandshakeBurst
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = RemoteIP
+	}
 	if cfg.PingInterval < 0 || cfg.PingTimeout < 0 || cfg.MaxPayload < 0 || cfg.UpgradeTimeout < 0 ||
-		cfg.SendQueue < 0 || cfg.WriteTimeout < 0 {
+		cfg.SendQueue < 0 || cfg.WriteTimeout < 0 || cfg.SendQueueBytes < 0 || cfg.HandshakeBurst < 0 ||
+		cfg.MaxSessionsPerAddr < 0 {
 		return nil, errors.New("engineio: negative durations or sizes in Config")
+	}
+	if math.IsNaN(cfg.HandshakeRate) || math.IsInf(cfg.HandshakeRate, 0) {
+		return nil, fmt.Errorf("engineio: Config.HandshakeRate is %v", cfg.HandshakeRate)
 	}
 	if len(cfg.Transports) == 0 {
 		cfg.Transports = []string{transportPolling, transportWebsocket}
@@ -92,6 +118,9 @@ func newServer(cfg Config) (*server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.hsLog = ratelog.New(s.log, time.Second)
+	s.closeLog = ratelog.New(s.log, time.Second)
+	s.limiter = newAddrLimiter(cfg.HandshakeRate, cfg.HandshakeBurst, cfg.MaxSessionsPerAddr)
 	for _, t := range cfg.Transports {
 		if t != transportPolling && t != transportWebsocket {
 			return nil, fmt.Errorf("engineio: unknown transport %q in Config.Transports", t)
@@ -112,6 +141,11 @@ func (s *server) stats() Stats {
 		Closed:     s.closedN.Load(),
 		SlowClosed: s.slow.Load(),
 		Upgrades:   s.upgraded.Load(),
+
+		TooBig:            s.tooBig.Load(),
+		HandshakesLimited: s.hsLimit.Load(),
+		SessionsLimited:   s.sessCap.Load(),
+		ProtocolErrors:    s.protoErr.Load(),
 	}
 }
 
@@ -257,12 +291,19 @@ func (s *server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			writeError(w, http.StatusBadRequest, codeBadRequest, err.Error())
 			return
 		}
+	}
+	addr, ok := s.admit(w, r)
+	if !ok {
+		return
+	}
+	if transport == transportWebsocket {
 		nc, pre, err := hijackWebsocket(w, r)
 		if err != nil {
+			s.limiter.release(addr)
 			s.log.Debug("engineio: websocket handshake failed", "err", err)
 			return
 		}
-		c := s.newConn(r)
+		c := s.newConn(r, addr)
 		c.ws = true
 		c.nc = nc
 		c.mu.Lock()
@@ -274,14 +315,43 @@ func (s *server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		go c.readLoop(newWSReader(nc, pre, s.cfg.MaxPayload))
 		return
 	}
-	c := s.newConn(r)
+	c := s.newConn(r, addr)
 	open := s.openPacket(c.id, s.upgrades)
 	s.start(c)
 	writePayload(w, []*Packet{open})
 }
 
-func (s *server) newConn(r *http.Request) *conn {
-	c := &conn{s: s, id: newSID(), req: trimRequest(r), done: make(chan struct{})}
+// admit applies the per-address handshake limits to r; a refused
+// handshake has been answered (429) and counted. It returns the address
+// the session is accounted to.
+func (s *server) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !s.limiter.on() {
+		return "", true
+	}
+	addr := s.cfg.ClientAddr(r)
+	if addr == "" {
+		return "", true
+	}
+	why, retry := s.limiter.admit(addr, time.Now())
+	switch why {
+	case refusedRate:
+		s.hsLimit.Add(1)
+		s.hsLog.Log(slog.LevelWarn, "engineio: handshake refused: too many handshakes from this address",
+			"addr", addr, "rate", s.cfg.HandshakeRate, "burst", s.cfg.HandshakeBurst)
+		writeTooMany(w, retry, "Too many handshakes from this address")
+		return "", false
+	case refusedSessions:
+		s.sessCap.Add(1)
+		s.hsLog.Log(slog.LevelWarn, "engineio: handshake refused: too many sessions from this address",
+			"addr", addr, "max", s.cfg.MaxSessionsPerAddr)
+		writeTooMany(w, 0, "Too many sessions from this address")
+		return "", false
+	}
+	return addr, true
+}
+
+func (s *server) newConn(r *http.Request, addr string) *conn {
+	c := &conn{s: s, id: newSID(), addr: addr, req: trimRequest(r), done: make(chan struct{})}
 	c.pub = &Conn{impl: c}
 	s.open.Add(1)
 	s.opened.Add(1)

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -71,6 +72,9 @@ func appendFrame(dst []byte, op byte, prefix, payload []byte) []byte {
 func closeFrame(code uint16, text string) []byte {
 	if len(text) > 123 {
 		text = text[:123]
+		for !utf8.ValidString(text) { // do not cut a character in two
+			text = text[:len(text)-1]
+		}
 	}
 	p := binary.BigEndian.AppendUint16(nil, code)
 	return appendFrame(nil, opClose, p, []byte(text))
@@ -155,6 +159,9 @@ type wsReader struct {
 	msg        []byte // message being assembled from fragments
 	msgOp      byte
 	inMsg      bool
+	// discard: data frames are read through the small buffer and dropped,
+	// never allocated (the session is closed; only its close frame matters).
+	discard bool
 }
 
 func newWSReader(nc net.Conn, pre []byte, maxPayload int) *wsReader {
@@ -194,6 +201,34 @@ func (rd *wsReader) readFull(p []byte) error {
 	}
 	return nil
 }
+
+// skip reads and drops n bytes: what is buffered, then through a pooled
+// scratch buffer.
+func (rd *wsReader) skip(n uint64) error {
+	for n > 0 && len(rd.pending) > 0 {
+		k := min(n, uint64(len(rd.pending)))
+		rd.pending, n = rd.pending[k:], n-k
+	}
+	if k := min(n, uint64(rd.w-rd.r)); k > 0 {
+		rd.r, n = rd.r+int(k), n-k
+	}
+	if n == 0 {
+		return nil
+	}
+	bp := skipBufs.Get().(*[]byte)
+	defer skipBufs.Put(bp)
+	for n > 0 {
+		m, err := rd.src.Read((*bp)[:min(n, uint64(len(*bp)))])
+		n -= uint64(m)
+		if err != nil && n > 0 {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipBufs are the scratch buffers of wsReader.skip.
+var skipBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // frame is one read frame.
 type frame struct {
@@ -259,6 +294,13 @@ func (rd *wsReader) next() (frame, error) {
 			if n > uint64(rd.maxPayload) || uint64(len(rd.msg))+n > uint64(rd.maxPayload) {
 				return frame{}, &wsError{closeTooBig, ReasonPayloadTooBig, fmt.Sprintf("message above the %d byte limit", rd.maxPayload)}
 			}
+		}
+		if !control && rd.discard {
+			if err := rd.skip(n); err != nil {
+				return frame{}, err
+			}
+			rd.msg, rd.inMsg = nil, false
+			continue
 		}
 		var payload []byte
 		if control {

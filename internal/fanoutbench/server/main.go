@@ -70,7 +70,9 @@ func run(addr string, sendQueue int) error {
 		}()
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := socketio.NewServer(socketio.Config{SendQueue: sendQueue, Logger: logger})
+	// Every load client dials from the loopback address: the per-address
+	// handshake limit would throttle the bench's own connections.
+	srv, err := socketio.NewServer(socketio.Config{SendQueue: sendQueue, HandshakeRate: -1, Logger: logger})
 	if err != nil {
 		return err
 	}
