@@ -23,6 +23,11 @@ func (m *Manager) handle(data []byte) {
 		m.refuse(data, err)
 		return
 	}
+	if msg.NonFinite > 0 {
+		m.st.nonFinite.Add(1)
+		m.noteLog.Log(slog.LevelWarn, "cluster: NaN or infinite numbers in a message delivered as null",
+			"method", msg.Method, "event", msg.Event, "values", msg.NonFinite)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			m.st.applyErrors.Add(1)
@@ -45,6 +50,17 @@ func (m *Manager) handle(data []byte) {
 	if msg.HostID == m.hostID {
 		m.st.own.Add(1)
 		return
+	}
+	if msg.Seq != 0 {
+		switch m.seqs.check(msg.HostID, msg.Seq) {
+		case seqDuplicate:
+			m.st.seqDuplicates.Add(1)
+			m.noteLog.Log(slog.LevelInfo, "cluster: message received twice dropped", "method", msg.Method,
+				"event", msg.Event, "host", msg.HostID, "seq", msg.Seq)
+			return
+		case seqTooOld:
+			m.st.seqUnchecked.Add(1)
+		}
 	}
 	ns, ok := m.srv.Lookup(nsOrRoot(msg.Namespace))
 	if !ok {

@@ -67,7 +67,8 @@ type Health struct {
 // Stats are a manager's counters since it was created.
 //
 // Every received message ends as exactly one of Applied, OwnSkipped,
-// Malformed, Unsafe, Unknown, NotServed, Ignored or ApplyErrors.
+// SeqDuplicates, Malformed, Unsafe, Unknown, NotServed, Ignored or
+// ApplyErrors.
 type Stats struct {
 	Received    uint64 // messages read from the channel
 	Applied     uint64 // messages applied to this node (an emit counts once, whatever it reached; a callback that resolved an EmitWithAck)
@@ -91,6 +92,19 @@ type Stats struct {
 	// and skipped (a stream entry or JetStream message that is not a
 	// valid pack), when it reports that (a Malformed() uint64 method).
 	TransportMalformed uint64
+	// SeqDuplicates counts messages dropped because their host already
+	// sent one with the same codec.Message.Seq and it was applied (a
+	// publish retried after its reply was lost delivers the same bytes
+	// twice). The window is 4096 numbers per host, for the 1024 hosts
+	// heard from last.
+	SeqDuplicates uint64
+	// SeqUnchecked counts messages whose Seq was too far behind their
+	// host's newest to be checked; they were handled as new.
+	SeqUnchecked uint64
+	// NonFinite counts messages that carried NaN, Infinity or -Infinity
+	// (python's json.dumps literals, or pickled floats): each such value
+	// was delivered as null, as JavaScript's JSON.stringify writes it.
+	NonFinite uint64
 }
 
 // Manager makes a socketio.Server a node of a python-socketio-compatible
@@ -111,6 +125,7 @@ type Manager struct {
 	log        *slog.Logger
 	badLog     *rateLog // hostile input
 	warnLog    *rateLog // other recurring problems
+	noteLog    *rateLog // what was made of valid input: duplicates dropped, NaN made null
 
 	worker  *gateway.Worker
 	gw      *serverGateway
@@ -131,6 +146,11 @@ type Manager struct {
 	// lastID is the ID of the last acknowledged delivery applied (persistent
 	// transports); only the listen goroutine uses it.
 	lastID string
+	// seqs drops the messages a host sent twice (codec.Message.Seq).
+	seqs seqFilter
+	// subGen numbers the subscriptions; a subscription's background
+	// reports count only while it is the current one.
+	subGen atomic.Uint64
 
 	st counters
 }
@@ -138,7 +158,7 @@ type Manager struct {
 type counters struct {
 	received, applied, own, malformed, unsafe, unknown, notServed, ignored, applyErrors atomic.Uint64
 	notHere, acksReturned, ackFailures, acksDropped, publishErrors, subFails, resubs    atomic.Uint64
-	duplicates                                                                          atomic.Uint64
+	duplicates, seqDuplicates, seqUnchecked, nonFinite                                  atomic.Uint64
 }
 
 var _ socketio.Cluster = (*Manager)(nil)
@@ -192,6 +212,7 @@ func New(cfg Config) (*Manager, error) {
 		log:     log,
 		badLog:  &rateLog{log: log, interval: time.Second},
 		warnLog: &rateLog{log: log, interval: time.Second},
+		noteLog: &rateLog{log: log, interval: time.Second},
 		worker:  w,
 		health:  Health{Since: time.Now()},
 	}
@@ -206,7 +227,7 @@ func (m *Manager) HostID() string { return m.hostID }
 // Start hands the server's broadcasts to the manager (Server.SetCluster)
 // and subscribes to the channel. It never fails because the broker is
 // down: it logs an error, the node serves its own clients, and a
-// background loop retries (backoff up to 1 s) until it is subscribed.
+// background loop retries every 25-50 ms until it is subscribed.
 // The first attempt is made before Start returns, so with the broker up
 // every message published after Start returns is received. Start returns
 // ErrClosed after Close; a second Start does nothing.
@@ -249,11 +270,11 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
-// Backoff between subscription attempts.
-const (
-	retryMin = 50 * time.Millisecond
-	retryMax = time.Second
-)
+// retryInterval bounds the wait between subscription attempts. It does not
+// grow: an attempt on a broker that is down costs one refused connection,
+// and a node must be back within 100 ms of its broker, however long the
+// outage was.
+const retryInterval = 50 * time.Millisecond
 
 // jitter spreads retries over [d/2, d] so that the nodes of a cluster do
 // not all retry in the same instant after a broker outage.
@@ -271,11 +292,31 @@ type subscription struct {
 
 func (c subscription) active() bool { return c.plain != nil || c.acked != nil }
 
-// subscribeOnce subscribes once, preferring the acknowledged form.
+// subscriptionReporter is the optional capability of a Subscriber whose
+// subscription outlives broker outages behind one open Go channel
+// (redispubsub.PubSub: go-redis reconnects and resubscribes by itself): it
+// tells report when the subscription is lost (false, with the error) and
+// restored (true). The manager uses it, so Health is right without any
+// wiring.
+type subscriptionReporter interface {
+	SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error)
+}
+
+// subscribeOnce subscribes once, preferring the acknowledged form, then
+// the reporting one.
 func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
+	gen := m.subGen.Add(1)
 	if as, ok := m.sub.(transport.AckSubscriber); ok {
 		ch, err := as.SubscribeAck(ctx, m.channel)
 		return subscription{acked: ch}, err
+	}
+	if rs, ok := m.sub.(subscriptionReporter); ok {
+		ch, err := rs.SubscribeReport(ctx, m.channel, func(up bool, err error) {
+			if m.subGen.Load() == gen && ctx.Err() == nil {
+				m.reported(up, err)
+			}
+		})
+		return subscription{plain: ch}, err
 	}
 	ch, err := m.sub.Subscribe(ctx, m.channel)
 	return subscription{plain: ch}, err
@@ -350,7 +391,6 @@ func parseID(id string) (n [3]uint64, ok bool) {
 // ctx.
 func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 	defer m.wg.Done()
-	backoff := retryMin
 	timer := time.NewTimer(0)
 	<-timer.C
 	defer timer.Stop()
@@ -364,7 +404,7 @@ func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 			}
 			m.subscribeFailed(errors.New("subscription ended unexpectedly"))
 		}
-		timer.Reset(jitter(backoff))
+		timer.Reset(jitter(retryInterval))
 		select {
 		case <-timer.C:
 		case <-m.ctx.Done():
@@ -378,11 +418,9 @@ func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 				return
 			}
 			m.subscribeFailed(err)
-			backoff = min(backoff*2, retryMax)
 			continue
 		}
 		ch, stop = c, cancel
-		backoff = retryMin
 		m.subscribed()
 	}
 }
@@ -426,13 +464,25 @@ func (m *Manager) subscribed() {
 	}
 }
 
-// SubscriptionChanged lets the transport report that a subscription made
+// SubscriptionChanged lets a transport report that a subscription made
 // earlier was lost or restored in the background (go-redis reconnects and
-// resubscribes by itself, keeping the Go channel open). Wire it to
-// redispubsub.Config.OnSubscription. Reports for other channels are
-// ignored.
+// resubscribes by itself, keeping the Go channel open). A Subscriber that
+// reports by itself, as redispubsub.PubSub does, needs no wiring, and its
+// reports through this method are ignored (they would count twice);
+// others may wire it. Reports for other channels are ignored.
 func (m *Manager) SubscriptionChanged(channel string, subscribed bool, err error) {
 	if channel != m.channel || m.closed.Load() {
+		return
+	}
+	if _, self := m.sub.(subscriptionReporter); self {
+		return
+	}
+	m.reported(subscribed, err)
+}
+
+// reported applies a background report on the subscription.
+func (m *Manager) reported(subscribed bool, err error) {
+	if m.closed.Load() {
 		return
 	}
 	if subscribed {
@@ -475,6 +525,7 @@ func (m *Manager) Stats() Stats {
 		AcksDropped: s.acksDropped.Load(), PublishErrors: s.publishErrors.Load(),
 		SubscribeFails: s.subFails.Load(), Resubscribes: s.resubs.Load(), Duplicates: s.duplicates.Load(),
 		TransportMalformed: transportMalformed(m.sub),
+		SeqDuplicates:      s.seqDuplicates.Load(), SeqUnchecked: s.seqUnchecked.Load(), NonFinite: s.nonFinite.Load(),
 	}
 }
 
@@ -528,7 +579,10 @@ func (m *Manager) Close(ctx context.Context) error {
 		return nil
 	}
 	m.cancel()
-	m.lifeMu.Lock() // a Start in progress has returned (its Subscribe was cancelled)
+	// The empty critical section waits until a Start in progress has
+	// returned (its Subscribe was cancelled).
+	m.lifeMu.Lock()
+	//lint:ignore SA2001 see above
 	m.lifeMu.Unlock()
 	if m.srv.Cluster() == socketio.Cluster(m) {
 		m.srv.SetCluster(nil)

@@ -21,9 +21,15 @@
 //   - Bad input (garbage, truncated JSON, unsafe pickles, oversized or
 //     ill-typed messages, unknown methods) is counted in Stats, logged at
 //     most once a second, and skipped; the listener goes on.
+//   - A message a sockgate process published twice (the same host_id and
+//     sockgate_seq, as after a publish retried when its reply was lost)
+//     is applied once. NaN and infinite numbers from the bus are
+//     delivered as null; an emit with an empty event name is delivered,
+//     as python-socketio servers do.
 //   - A broker that is down at Start, or a subscription that ends, is
-//     logged at error level and retried with backoff up to 1 s; meanwhile
-//     the node serves its own clients. Health shows the state.
+//     logged at error level and retried every 25-50 ms; meanwhile the
+//     node serves its own clients. Health shows the state, also while
+//     the transport reconnects behind an open subscription.
 //
 // Gateway returns the server-mode gateway.Gateway: the interface workers
 // use, acting on this node's clients and publishing for the others.

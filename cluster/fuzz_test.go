@@ -27,6 +27,8 @@ func FuzzReceive(f *testing.F) {
 		`{"method":"disconnect","sid":"s","namespace":"/","host_id":"x"}`,
 		`{"method":"close_room","room":"r","namespace":"/"}`,
 		`{"method":"callback","host_id":"x","sid":"s","namespace":"/","id":1,"args":[]}`,
+		`{"method":"emit","event":"","data":[{"v":[NaN,-Infinity]},Infinity],"binary":false,"namespace":"/","room":"r","host_id":"x","sockgate_seq":5}`,
+		`{"method":"emit","event":"e","data":[1],"binary":false,"namespace":"/","host_id":"x","sockgate_seq":5}`,
 		"cos\nsystem\n(S'echo pwned'\ntR.",
 		"\x80\x04",
 	} {

@@ -414,14 +414,3 @@ func marker(t testing.TB, n *node, clients ...*client) {
 		c.expect(`2["marker"]`)
 	}
 }
-
-func socketOf(t testing.TB, n *node, sid string) *socketio.Socket {
-	t.Helper()
-	var s *socketio.Socket
-	require.Eventually(t, func() bool {
-		var ok bool
-		s, ok = n.nsp.Socket(sid)
-		return ok
-	}, wait, time.Millisecond)
-	return s
-}

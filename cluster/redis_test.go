@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,19 +16,12 @@ import (
 )
 
 // redisNode is a node whose manager talks to Redis at addr through
-// redispubsub, with the subscription hook wired to the manager.
+// redispubsub. Nothing is wired for Health: the manager learns of the
+// subscription's state from the transport itself.
 func redisNode(t *testing.T, addr string) *node {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second})
-	var mgr atomic.Pointer[cluster.Manager]
-	ps, err := redispubsub.New(redispubsub.Config{
-		Client: client,
-		OnSubscription: func(channel string, subscribed bool, err error) {
-			if m := mgr.Load(); m != nil {
-				m.SubscriptionChanged(channel, subscribed, err)
-			}
-		},
-	})
+	ps, err := redispubsub.New(redispubsub.Config{Client: client})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = ps.Close()
@@ -38,7 +30,6 @@ func redisNode(t *testing.T, addr string) *node {
 	srv, base, socks := newServer(t)
 	m, err := cluster.New(cluster.Config{Server: srv, Publisher: ps, Subscriber: ps})
 	require.NoError(t, err)
-	mgr.Store(m)
 	require.NoError(t, m.Start(ctx(t)), "Start never fails for the broker")
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), wait)

@@ -32,6 +32,15 @@ import (
 //   - pickle (before 5.14): data is raw; a tuple means several arguments
 //     (Args), None no argument. Tuples nested in values become []any.
 //
+// As python-socketio servers do, Decode accepts an emit with an empty event
+// name, and what python's json.loads accepts beyond JSON: the number
+// literals NaN, Infinity and -Infinity, which json.dumps writes for
+// non-finite floats. These, and non-finite floats in a pickle, become null
+// (what JavaScript's JSON.stringify writes for them), wherever they are;
+// Message.NonFinite counts them. A "sockgate_seq" key that holds a positive
+// integer becomes Message.Seq; any other value of it is ignored, as
+// python-socketio ignores the key.
+//
 // Errors wrap ErrMalformed, or ErrUnsafe for a pickle that asks to import
 // or call anything.
 func (p *Python) Decode(data []byte) (*Message, error) {
@@ -55,6 +64,7 @@ func (p *Python) Decode(data []byte) (*Message, error) {
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (p *Python) decodeJSON(data []byte) (*Message, error) {
+	data, nonFinite := nonFiniteToNull(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var env map[string]any
@@ -66,7 +76,61 @@ func (p *Python) decodeJSON(data []byte) (*Message, error) {
 			return nil, fmt.Errorf("%w: data after the JSON object at offset %d", ErrMalformed, dec.InputOffset())
 		}
 	}
-	return p.fromEnvelope(env, false)
+	m, err := p.fromEnvelope(env, false)
+	if err != nil {
+		return nil, err
+	}
+	m.NonFinite = nonFinite
+	return m, nil
+}
+
+// The literals python's json.dumps writes for non-finite floats.
+var nonFiniteLiterals = [...]string{"-Infinity", "Infinity", "NaN"}
+
+// nonFiniteToNull returns data with every NaN, Infinity and -Infinity
+// literal outside strings replaced by null, and how many it replaced.
+// Input without them is returned as it is, without a copy. Replacing a
+// literal where no value may stand (a key) leaves invalid JSON, which
+// json then refuses.
+func nonFiniteToNull(data []byte) ([]byte, int) {
+	if bytes.IndexByte(data, 'N') < 0 && bytes.IndexByte(data, 'I') < 0 {
+		return data, 0
+	}
+	var out []byte // nil until the first replacement
+	n, copied := 0, 0
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++ // the escaped byte cannot end the string
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			continue
+		}
+		if c != '-' && c != 'I' && c != 'N' {
+			continue
+		}
+		for _, lit := range nonFiniteLiterals {
+			if bytes.HasPrefix(data[i:], []byte(lit)) {
+				out = append(append(out, data[copied:i]...), "null"...)
+				i += len(lit) - 1
+				copied = i + 1
+				n++
+				break
+			}
+		}
+	}
+	if n == 0 {
+		return data, 0
+	}
+	return append(out, data[copied:]...), n
 }
 
 func (p *Python) decodePickle(data []byte) (*Message, error) {
@@ -81,7 +145,11 @@ func (p *Python) decodePickle(data []byte) (*Message, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the pickle holds %s, not a dict", ErrMalformed, typeName(v))
 	}
-	return p.fromEnvelope(env, true)
+	m, err := p.fromEnvelope(env, true)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // fromEnvelope validates a decoded envelope and builds its Message.
@@ -94,7 +162,7 @@ func (p *Python) fromEnvelope(env map[string]any, fromPickle bool) (*Message, er
 	if !ok {
 		return nil, malformed("method", "want a string, got %s", typeName(methodV))
 	}
-	m := &Message{Method: Method(method)}
+	m := &Message{Method: Method(method), Seq: seq(env)}
 	var err error
 	if m.HostID, _, err = optString(env, "host_id"); err != nil {
 		return nil, err
@@ -131,8 +199,6 @@ func (p *Python) emitFields(m *Message, env map[string]any, fromPickle bool) err
 		return err
 	case !present:
 		return malformed("event", "missing")
-	case event == "":
-		return malformed("event", "empty")
 	}
 	m.Event = event
 	if m.Rooms, err = targets(env, "room", true); err != nil {
@@ -150,14 +216,15 @@ func (p *Python) emitFields(m *Message, env map[string]any, fromPickle bool) err
 	}
 	if fromPickle {
 		// Before 5.14: raw data, a tuple is several arguments.
+		w := &walker{pickle: true, nonFinite: &m.NonFinite}
 		if t, ok := data.(pickle.Tuple); ok {
-			if err := walkArgs(t, &walker{pickle: true}); err != nil {
+			if err := walkArgs(t, w); err != nil {
 				return err
 			}
 			m.Data = Args(t)
 			return nil
 		}
-		m.Data, err = (&walker{pickle: true}).arg(data)
+		m.Data, err = w.arg(data)
 		return err
 	}
 	binV, hasBinary := env["binary"]
@@ -222,7 +289,7 @@ func callbackFields(m *Message, env map[string]any, fromPickle bool) error {
 	if !ok {
 		return malformed("args", "want a list, got %s", typeName(argsV))
 	}
-	if err := walkArgs(list, &walker{pickle: fromPickle, field: "args"}); err != nil {
+	if err := walkArgs(list, &walker{pickle: fromPickle, field: "args", nonFinite: &m.NonFinite}); err != nil {
 		return err
 	}
 	m.Data = Args(list)
@@ -237,6 +304,8 @@ type walker struct {
 	binary bool     // placeholders are to be replaced by atts
 	atts   [][]byte // the attachments of a binary message
 	field  string   // the envelope field being read, for errors; "" = data
+
+	nonFinite *int // counts the pickle's non-finite floats made null; may be nil
 }
 
 func (w *walker) errorf(format string, args ...any) error {
@@ -296,7 +365,17 @@ func (w *walker) value(v any, depth int) (any, error) {
 	case nil, string, bool:
 		return v, nil
 	case json.Number:
-		if w.pickle && !validNumber(string(x)) {
+		if !w.pickle {
+			return v, nil
+		}
+		switch x {
+		case pickle.NaN, pickle.PosInfinity, pickle.NegInfinity:
+			if w.nonFinite != nil {
+				*w.nonFinite++
+			}
+			return nil, nil
+		}
+		if !validNumber(string(x)) {
 			return nil, w.errorf("number %q cannot be written as JSON", string(x))
 		}
 		return v, nil
@@ -346,12 +425,15 @@ func (w *walker) value(v any, depth int) (any, error) {
 }
 
 // replaces reports whether value may return something other than v itself:
-// a placeholder's bytes or a tuple's list. Other values are kept, so maps
-// need not be written back.
+// a placeholder's bytes, a tuple's list or the null of a pickle's
+// non-finite float. Other values are kept, so maps need not be written
+// back.
 func (w *walker) replaces(v any) bool {
 	switch v.(type) {
 	case pickle.Tuple:
 		return true
+	case json.Number:
+		return w.pickle
 	case map[string]any:
 		return w.binary
 	}
@@ -394,6 +476,19 @@ func optString(env map[string]any, key string) (s string, present bool, err erro
 		return "", true, malformed(key, "want a string, got %s", typeName(v))
 	}
 	return s, true, nil
+}
+
+// seq reads the optional sockgate_seq key: a positive integer, else 0.
+func seq(env map[string]any) uint64 {
+	n, ok := env[seqKey].(json.Number)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseUint(string(n), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 // namespace reads a namespace; absent, null and "" all mean "/".

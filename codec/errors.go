@@ -12,7 +12,7 @@ var (
 	// arguments, a room list or bytes for servers older than 5.14, ...).
 	ErrDialect = errors.New("codec: not supported by dialect")
 	// ErrInvalidMessage: a message to encode is incomplete or inconsistent
-	// (unknown method, missing event, room or sid).
+	// (unknown method, missing room or sid).
 	ErrInvalidMessage = errors.New("codec: invalid message")
 	// ErrMalformed: input to Decode is not a valid python-socketio message.
 	ErrMalformed = errors.New("codec: malformed message")

@@ -43,6 +43,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"method":"emit","event":"e","data":[[{"_placeholder":true,"num":0},{"_placeholder":1,"num":1}],"AAE=","/w=="],"binary":true,"callback":["s","/",1]}`,
 		`{"method":"callback","host_id":"h","sid":"s","namespace":"/","id":9,"args":[1,"2",[3]]}`,
 		`{"method":"disconnect","sid":"s","namespace":"","host_id":""}`,
+		`{"method":"emit","event":"","data":[{"a":NaN,"b":[Infinity,"NaN",-Infinity]},NaN],"binary":false,"sockgate_seq":18446744073709551615}`,
+		`{"method":"emit","event":"e","data":{"x":-Infinity},"namespace":"/Infinity","sockgate_seq":"1"}`,
+		`{"method":"callback","host_id":"h","sid":"s","namespace":"/","id":9,"args":[NaN],"sockgate_seq":3}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -217,10 +217,11 @@ func sameMeaning(a, b *Message) string {
 		Callback    Callback
 		CallbackID  int64
 		HostID      string
+		Seq         uint64
 	}
 	env := func(m *Message) envelope {
 		e := envelope{Method: m.Method, Event: m.Event, Namespace: m.Namespace, Rooms: m.Rooms,
-			Skip: m.Skip, SID: m.SID, CallbackID: m.CallbackID, HostID: m.HostID}
+			Skip: m.Skip, SID: m.SID, CallbackID: m.CallbackID, HostID: m.HostID, Seq: m.Seq}
 		if len(e.Skip) == 0 {
 			e.Skip = nil
 		}

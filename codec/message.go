@@ -57,6 +57,21 @@ type Message struct {
 	Callback   *Callback
 	CallbackID int64
 	HostID     string
+	// Seq numbers the messages of one sender (HostID), so that a receiver
+	// can drop a message it has already applied (a publish retried after
+	// its reply was lost delivers the same bytes twice): gateway.Worker
+	// gives each message it publishes the next number of its own counter.
+	// 0 means none (python-socketio's messages carry none). It travels as
+	// the extra key "sockgate_seq", which python-socketio ignores, in
+	// every dialect; Decode reads a key that is not a positive integer as
+	// none, as python-socketio does not look at it.
+	Seq uint64
+	// NonFinite is set by Decode: how many NaN, Infinity and -Infinity
+	// numbers it read and replaced by null, as JavaScript's JSON.stringify
+	// does (python's json.dumps writes them as those literals, which no
+	// JSON parser of a Socket.IO client reads; a pickle carries them as
+	// floats). Encode ignores it: values to encode must be finite.
+	NonFinite int
 }
 
 // Arguments returns the event arguments as a list: what a client's handler

@@ -59,7 +59,8 @@ func (p *Python) Dialect() Dialect { return p.dialect }
 // it is always the argument list, in V514 and Legacy it is the single raw
 // argument or null. []byte values found directly in the arguments or inside
 // map[string]any, []any and Args travel as base64 attachments with
-// "binary": true in Current and V514; Legacy refuses them. map[string]any
+// "binary": true in Current and V514; Legacy refuses them. A non-zero Seq
+// is written last, as "sockgate_seq". map[string]any
 // keys are written sorted. Values of other types are written by
 // encoding/json.
 //
@@ -102,10 +103,9 @@ func (p *Python) Encode(dst []byte, m *Message) ([]byte, error) {
 	return out, nil
 }
 
+// An emit's Event may be empty: python-socketio servers deliver such an
+// event (the gateways refuse one from their callers).
 func (p *Python) encodeEmit(b []byte, m *Message) ([]byte, error) {
-	if m.Event == "" {
-		return b, fmt.Errorf("%w: event: empty (an emit needs an event name)", ErrInvalidMessage)
-	}
 	if m.Callback != nil && m.Callback.SID == "" {
 		return b, fmt.Errorf("%w: callback: empty sid", ErrInvalidMessage)
 	}
@@ -160,6 +160,7 @@ func (p *Python) encodeEmit(b []byte, m *Message) ([]byte, error) {
 		b = append(b, "null"...)
 	}
 	b = appendHostID(b, m.HostID)
+	b = appendSeq(b, m.Seq)
 	return append(b, '}'), nil
 }
 
@@ -187,6 +188,7 @@ func encodeDisconnect(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `,"namespace":`...)
 	b = appendNamespace(b, m.Namespace)
 	b = appendHostID(b, m.HostID)
+	b = appendSeq(b, m.Seq)
 	return append(b, '}'), nil
 }
 
@@ -206,6 +208,7 @@ func encodeRoomOp(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `,"namespace":`...)
 	b = appendNamespace(b, m.Namespace)
 	b = appendHostID(b, m.HostID)
+	b = appendSeq(b, m.Seq)
 	return append(b, '}'), nil
 }
 
@@ -218,6 +221,7 @@ func encodeCloseRoom(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `,"namespace":`...)
 	b = appendNamespace(b, m.Namespace)
 	b = appendHostID(b, m.HostID)
+	b = appendSeq(b, m.Seq)
 	return append(b, '}'), nil
 }
 
@@ -244,6 +248,7 @@ func encodeCallback(b []byte, m *Message) ([]byte, error) {
 	if err != nil {
 		return b, atRoot(err, "args")
 	}
+	b = appendSeq(b, m.Seq)
 	return append(b, '}'), nil
 }
 
@@ -282,4 +287,17 @@ func appendHostID(b []byte, id string) []byte {
 	}
 	b = append(b, `,"host_id":`...)
 	return appendString(b, id)
+}
+
+// seqKey is the envelope key of Message.Seq, which python-socketio ignores.
+const seqKey = "sockgate_seq"
+
+// appendSeq writes the sockgate_seq member; a zero Seq is omitted, so a
+// message without one is written as python-socketio writes it.
+func appendSeq(b []byte, seq uint64) []byte {
+	if seq == 0 {
+		return b
+	}
+	b = append(b, `,"`+seqKey+`":`...)
+	return strconv.AppendUint(b, seq, 10)
 }

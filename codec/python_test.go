@@ -282,7 +282,6 @@ func TestEncodeValueErrors(t *testing.T) {
 			ErrDialect, nil, []string{"room"}},
 		{"unknown method", Current, Message{Method: "shout"}, ErrInvalidMessage, nil, []string{`"shout"`}},
 		{"no method", Current, Message{}, ErrInvalidMessage, nil, []string{"method"}},
-		{"emit without event", Current, Message{Method: MethodEmit}, ErrInvalidMessage, nil, []string{"event"}},
 		{"emit callback without sid", Current, Message{Method: MethodEmit, Event: "e", Callback: &Callback{}},
 			ErrInvalidMessage, nil, []string{"callback"}},
 		{"disconnect without sid", Current, Message{Method: MethodDisconnect}, ErrInvalidMessage, nil, []string{"sid"}},
@@ -340,7 +339,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{"truncated", `{"method":"emit","event":"x"`, "invalid JSON"},
 		{"trailing data", `{"method":"close_room","room":"r"} x`, "after the JSON object"},
 		{"two objects", `{"method":"close_room","room":"r"}{}`, "after the JSON object"},
-		{"NaN literal", `{"method":"emit","event":"e","data":NaN}`, "invalid JSON"},
+		{"NaN literal as a key", `{"method":"emit","event":"e","data":{NaN:1}}`, "invalid JSON"},
+		{"NaN literal glued", `{"method":"emit","event":"e","data":NaNa}`, "invalid JSON"},
 		{"no method", `{}`, "method: missing"},
 		{"method not a string", `{"method":5}`, "method: want a string, got a number"},
 		{"unknown method", `{"method":"shout"}`, `unknown method "shout"`},
@@ -348,7 +348,6 @@ func TestDecodeMalformed(t *testing.T) {
 		{"namespace number", `{"method":"close_room","room":"r","namespace":1}`, "namespace: want a string or null"},
 		{"event missing", `{"method":"emit","data":1}`, "event: missing"},
 		{"event number", `{"method":"emit","event":1,"data":1}`, "event: want a string"},
-		{"event empty", `{"method":"emit","event":"","data":1}`, "event: empty"},
 		{"data missing", `{` + ok + `}`, "data: missing"},
 		{"room number", `{"method":"emit","event":"e","data":1,"room":1}`, "room: want a string, a list of strings or null"},
 		{"room list of numbers", `{"method":"emit","event":"e","data":1,"room":["a",1]}`, "room: item 1"},
@@ -501,7 +500,6 @@ func TestDecodePickle(t *testing.T) {
 
 	for name, want := range map[string]string{
 		"not_a_dict.pkl": "holds a list, not a dict",
-		"nan.pkl":        "pickle",
 	} {
 		_, err := c.Decode(readPickle(t, name))
 		require.ErrorIs(t, err, ErrMalformed, name)

@@ -44,7 +44,9 @@ type WorkerConfig struct {
 	// 3 s by default) and Close cancels an attempt in flight.
 	PublishTimeout time.Duration
 	// HostID identifies this process in messages (python-socketio's
-	// host_id); default 32 random hex characters.
+	// host_id); default 32 random hex characters. Receivers drop a message
+	// whose (HostID, Seq) they have applied already, so two live Workers
+	// must not share one.
 	HostID string
 	// Logger receives background events (broker lost and resumed, local-only
 	// mode); nil discards them.
@@ -59,6 +61,10 @@ type Worker struct {
 	userRoom func(string) string
 	hostID   string
 	w        *writer
+	// seq is the last codec.Message.Seq given out; it starts from the
+	// clock, so that a restarted process reusing a HostID numbers above
+	// its earlier messages.
+	seq atomic.Uint64
 
 	mu      sync.RWMutex // held for reading while enqueueing, for writing by Close
 	closed  atomic.Bool
@@ -101,14 +107,16 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Publisher == nil {
 		log.Warn("sockgate: no broker configured (REDIS_URL unset); running local-only, emits are dropped and counted")
 	}
-	return &Worker{
+	g := &Worker{
 		codec:    cfg.Codec,
 		userRoom: cfg.UserRoom,
 		hostID:   cfg.HostID,
 		w: newWriter(cfg.Publisher, cfg.Channel, cfg.QueueSize, cfg.BatchSize,
 			cfg.RetryMin, cfg.RetryMax, cfg.PublishTimeout, log),
 		closing: make(chan struct{}),
-	}, nil
+	}
+	g.seq.Store(uint64(time.Now().UnixNano()))
+	return g, nil
 }
 
 const defaultUserRoomPrefix = "user:"
@@ -251,6 +259,7 @@ func (g *Worker) send(ctx context.Context, st *encodeState, wait bool) error {
 		st.release()
 		return ErrClosed
 	}
+	st.m.Seq = g.seq.Add(1)
 	buf, err := g.codec.Encode(st.buf[:0], &st.m)
 	if err != nil {
 		err = fmt.Errorf("gateway: %s %q: %w", st.m.Method, st.m.Event, err)
@@ -290,7 +299,10 @@ func (g *Worker) Close(ctx context.Context) error {
 		return nil
 	}
 	close(g.closing)
-	g.mu.Lock() // wait for emits already past the closed check
+	// The empty critical section waits for emits already past the closed
+	// check.
+	g.mu.Lock()
+	//lint:ignore SA2001 see above
 	g.mu.Unlock()
 	err := g.w.flush(ctx)
 	g.w.shutdown()

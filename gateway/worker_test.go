@@ -415,3 +415,25 @@ func TestInvalidConfig(t *testing.T) {
 	_, err = gateway.NewWorker(gateway.WorkerConfig{RetryMin: time.Second, RetryMax: time.Millisecond})
 	assert.ErrorIs(t, err, gateway.ErrInvalidArgument)
 }
+
+// Every message a Worker publishes carries the next number of its own
+// counter (codec.Message.Seq), whatever its method, so that receivers can
+// drop one delivered twice; another Worker numbers on its own.
+func TestMessagesCarryIncreasingSeq(t *testing.T) {
+	t.Parallel()
+	pub := newFakePub()
+	g := newWorker(t, gateway.WorkerConfig{Publisher: pub})
+	ctx := context.Background()
+	require.NoError(t, g.Broadcast(ctx, "a", 1))
+	require.NoError(t, g.EmitToUser(ctx, "u", "b", 2))
+	require.NoError(t, g.EnterRoom(ctx, "sid", "r"))
+	require.NoError(t, g.CloseRoom(ctx, "r"))
+	require.Error(t, g.Broadcast(ctx, "", 1), "an empty event name is still refused to callers")
+	flush(t, g)
+	msgs := pub.decoded(t)
+	require.Len(t, msgs, 4)
+	require.NotZero(t, msgs[0].Seq)
+	for i := 1; i < len(msgs); i++ {
+		assert.Equal(t, msgs[i-1].Seq+1, msgs[i].Seq, "message %d", i)
+	}
+}

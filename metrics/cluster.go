@@ -24,6 +24,8 @@ type clusterCollector struct {
 	pubErrors    *prometheus.Desc
 	duplicates   *prometheus.Desc
 	tMalformed   *prometheus.Desc
+	seqUnchecked *prometheus.Desc
+	nonFinite    *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*clusterCollector)(nil)
@@ -57,12 +59,17 @@ func NewClusterCollector(src ClusterSource, opts CollectorOptions) prometheus.Co
 			"Redeliveries of a persistent transport dropped by ID (not applied twice)."),
 		tMalformed: desc("sockgate_cluster_transport_malformed_total",
 			"Stream entries or JetStream messages the transport could not read and skipped."),
+		seqUnchecked: desc("sockgate_cluster_seq_unchecked_total",
+			"Messages whose sequence number was too far behind their host's newest to be checked for a duplicate (applied)."),
+		nonFinite: desc("sockgate_cluster_nonfinite_total",
+			"Received messages whose NaN or infinite numbers were delivered as null."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.subscribed, c.received, c.messages, c.subFailures, c.resubscribes, c.acks, c.pubErrors, c.duplicates, c.tMalformed} {
+	for _, d := range []*prometheus.Desc{c.subscribed, c.received, c.messages, c.subFailures, c.resubscribes, c.acks, c.pubErrors, c.duplicates, c.tMalformed,
+		c.seqUnchecked, c.nonFinite} {
 		ch <- d
 	}
 }
@@ -85,7 +92,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}{
 		{"applied", s.Applied}, {"own_skipped", s.OwnSkipped}, {"malformed", s.Malformed},
 		{"unsafe", s.Unsafe}, {"unknown", s.Unknown}, {"not_served", s.NotServed},
-		{"ignored", s.Ignored}, {"apply_error", s.ApplyErrors},
+		{"ignored", s.Ignored}, {"apply_error", s.ApplyErrors}, {"seq_duplicate", s.SeqDuplicates},
 	} {
 		counter(c.messages, r.v, r.name)
 	}
@@ -97,4 +104,6 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.pubErrors, s.PublishErrors)
 	counter(c.duplicates, s.Duplicates)
 	counter(c.tMalformed, s.TransportMalformed)
+	counter(c.seqUnchecked, s.SeqUnchecked)
+	counter(c.nonFinite, s.NonFinite)
 }

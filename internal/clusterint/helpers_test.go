@@ -27,12 +27,9 @@ const deadline = peertest.Deadline
 
 type (
 	line       = peertest.Line
-	lineLog    = peertest.LineLog
 	proc       = peertest.Proc
 	syncBuffer = peertest.Buffer
 )
-
-func pythonBin() string { return peertest.PythonBin() }
 
 // requirePython skips the test (fails it with CI=true) when the python side
 // is not installed.

@@ -44,6 +44,9 @@ func Append(dst []byte, msgs [][]byte) []byte {
 }
 
 // Split returns the n messages framed in data; they share data's memory.
+// Every length must be written as Append writes it, in the fewest bytes:
+// an over-long length (such as 0x80 0x00 for 0) is refused, so that a
+// frame that Split accepts has exactly one form.
 func Split(data []byte, n int) ([][]byte, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%w: count %d", ErrMalformed, n)
@@ -51,7 +54,15 @@ func Split(data []byte, n int) ([][]byte, error) {
 	out := make([][]byte, 0, min(n, len(data)+1))
 	for len(data) > 0 {
 		l, k := binary.Uvarint(data)
-		if k <= 0 || uint64(len(data)-k) < l {
+		switch {
+		case k == 0:
+			return nil, fmt.Errorf("%w: message %d of %d: its length is truncated", ErrMalformed, len(out)+1, n)
+		case k < 0:
+			return nil, fmt.Errorf("%w: message %d of %d: its length overflows 64 bits", ErrMalformed, len(out)+1, n)
+		case k > 1 && data[k-1] == 0:
+			return nil, fmt.Errorf("%w: message %d of %d: its length %d is written in %d bytes, not the fewest (non-canonical varint)",
+				ErrMalformed, len(out)+1, n, l, k)
+		case uint64(len(data)-k) < l:
 			return nil, fmt.Errorf("%w: message %d of %d is truncated", ErrMalformed, len(out)+1, n)
 		}
 		end := k + int(l)

@@ -3,6 +3,7 @@ package pack
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -34,10 +35,31 @@ func TestSplitRefusesMalformed(t *testing.T) {
 		"truncated":       {2, good[:len(good)-1]},
 		"length past end": {1, []byte{0x7f, 'a'}},
 		"bad varint":      {1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+		"varint cut":      {1, []byte{0x80}},
+		"over-long zero":  {1, []byte{0x80, 0x00}},
+		"over-long one":   {1, []byte{0x81, 0x80, 0x00, 'a'}},
 	}
 	for name, c := range cases {
 		if _, err := Split(c.data, c.n); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: error %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+// The fuzz target's first crasher: an over-long length was accepted, so
+// the frame did not come back the same. The error names the problem.
+func TestSplitNamesNonCanonicalLength(t *testing.T) {
+	_, err := Split([]byte{0x80, 0x00}, 1)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "non-canonical") {
+		t.Fatalf("Split(80 00) error %v, want ErrMalformed naming the non-canonical varint", err)
+	}
+	// The canonical forms of lengths at the one-byte and two-byte edges
+	// are accepted.
+	for _, l := range []int{0, 127, 128, 16383, 16384} {
+		msg := bytes.Repeat([]byte("z"), l)
+		got, err := Split(Append(nil, [][]byte{msg}), 1)
+		if err != nil || len(got) != 1 || len(got[0]) != l {
+			t.Fatalf("length %d: %v", l, err)
 		}
 	}
 }

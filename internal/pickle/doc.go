@@ -32,7 +32,7 @@
 // Sets and frozensets (EMPTY_SET, ADDITEMS, FROZENSET), out-of-band buffers
 // (NEXT_BUFFER, READONLY_BUFFER), dict keys other than str and int (int
 // keys become their decimal text, as json.dumps does; bool keys are refused
-// although json.dumps would write "true"), NaN and infinite floats, strings
+// although json.dumps would write "true"), strings
 // containing surrogate code points and cyclic values are refused with
 // ErrUnsupported. Python 2 byte strings (STRING, BINSTRING, SHORT_BINSTRING)
 // are decoded as latin-1 text. A str key and an int key with the same

@@ -26,8 +26,7 @@ var (
 
 	// ErrUnsupported is wrapped by every error caused by a well-formed and
 	// safe pickle whose value has no plain Go equivalent or exceeds a limit:
-	// sets, dict keys other than str and int, NaN and infinite floats,
-	// strings with lone surrogates, out-of-band buffers, cyclic values,
+	// sets, dict keys other than str and int, strings with lone surrogates, out-of-band buffers, cyclic values,
 	// values nested too deeply or expanding too much through shared
 	// references, integers that are too large.
 	ErrUnsupported = errors.New("pickle: unsupported value")
@@ -64,7 +63,9 @@ const (
 //	str             → string (also Python 2 STRING opcodes, read as latin-1)
 //	bytes/bytearray → []byte
 //	int             → json.Number with the exact decimal text
-//	float           → json.Number formatted by strconv.FormatFloat(f, 'g', -1, 64)
+//	float           → json.Number formatted by strconv.FormatFloat(f, 'g', -1, 64);
+//	                  NaN and ±inf as json.Number(NaN), (PosInfinity) and
+//	                  (NegInfinity), json.dumps's spelling, which is not JSON
 //	True/False      → bool (also protocol 0's INT "01"/"00")
 //	None            → nil
 //

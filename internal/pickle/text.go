@@ -92,26 +92,45 @@ func decodeLong(b []byte) json.Number {
 	return json.Number(x.String())
 }
 
-// float converts a float to its JSON number text; NaN and infinities have
-// none.
+// Non-finite floats are spelled as python's json.dumps writes them; they
+// are not JSON numbers, and the caller decides what to make of them.
+const (
+	NaN         = "NaN"
+	PosInfinity = "Infinity"
+	NegInfinity = "-Infinity"
+)
+
+// float converts a float to its JSON number text, or to NaN, PosInfinity
+// or NegInfinity.
 func (d *decoder) float(f float64) (pyFloat, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "", d.unsupported("float %v has no JSON representation", f)
+	switch {
+	case math.IsNaN(f):
+		return NaN, nil
+	case math.IsInf(f, 1):
+		return PosInfinity, nil
+	case math.IsInf(f, -1):
+		return NegInfinity, nil
 	}
 	return pyFloat(strconv.FormatFloat(f, 'g', -1, 64)), nil
 }
 
 // floatText parses the argument of FLOAT: Python's repr of a float.
 // Accepted: [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits],
-// plus nan/inf/infinity (any case, any sign), which are unsupported.
+// plus nan/inf/infinity (any case, any sign), which become NaN,
+// PosInfinity or NegInfinity like a float out of range.
 func (d *decoder) floatText(s []byte) (pyFloat, error) {
 	body := s
 	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
 		body = body[1:]
 	}
 	switch strings.ToLower(string(body)) {
-	case "nan", "inf", "infinity":
-		return "", d.unsupported("float %q has no JSON representation", s)
+	case "nan":
+		return NaN, nil
+	case "inf", "infinity":
+		if s[0] == '-' {
+			return NegInfinity, nil
+		}
+		return PosInfinity, nil
 	}
 	if !isFloatLiteral(body) {
 		return "", d.malformed("bad float %q", truncateForError(s))
@@ -119,7 +138,7 @@ func (d *decoder) floatText(s []byte) (pyFloat, error) {
 	f, err := strconv.ParseFloat(string(s), 64)
 	if err != nil && !math.IsInf(f, 0) {
 		// Only an out-of-range error is possible for a checked literal,
-		// and it yields ±Inf, refused below (Python gives inf too).
+		// and it yields ±Inf, as in Python.
 		return "", d.malformed("bad float %q", truncateForError(s))
 	}
 	return d.float(f)

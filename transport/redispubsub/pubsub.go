@@ -18,6 +18,9 @@ var (
 	_ transport.Publisher  = (*PubSub)(nil)
 	_ transport.Subscriber = (*PubSub)(nil)
 	_ transport.Pinger     = (*PubSub)(nil)
+	_ interface {
+		SubscribeReport(context.Context, string, func(bool, error)) (<-chan []byte, error)
+	} = (*PubSub)(nil)
 )
 
 // SubscriptionBuffer is the capacity of the Go channel Subscribe returns.
@@ -27,11 +30,17 @@ var (
 // the messages in between are lost.
 const SubscriptionBuffer = 256
 
-// Receive errors are retried after a delay that starts at minRetryDelay
-// and doubles up to maxRetryDelay, with jitter.
+// A receive error is retried after retryDelay, jittered to 50-100 %: the
+// delay does not grow, so a subscription is back within about 50 ms of
+// Redis's return however long the outage was. An attempt while Redis is
+// down costs one refused connection: go-redis dials a subscription's
+// connection directly, without the retries and the circuit breaker of its
+// command pool (which, after PoolSize failed dials, tries once a second).
+// While it fails, a Warn is logged at the first failure and then at most
+// once per failureLogInterval.
 const (
-	minRetryDelay = 50 * time.Millisecond
-	maxRetryDelay = time.Second
+	retryDelay         = 50 * time.Millisecond
+	failureLogInterval = 5 * time.Second
 )
 
 // Config configures a PubSub.
@@ -42,10 +51,11 @@ type Config struct {
 	// after closing the PubSub.
 	Client redis.UniversalClient
 	// Logger receives what happens in the background: receive errors
-	// (Warn, with the retry delay) and resubscriptions after them (Info).
-	// Default (nil): discard.
+	// (Warn, with the retry delay; while they last, at most one per 5 s)
+	// and resubscriptions after them (Info). Default (nil): discard.
 	Logger *slog.Logger
-	// OnSubscription, if set, is told when a subscription's state changes:
+	// OnSubscription, if set, is told when any subscription's state changes
+	// (SubscribeReport tells one caller about its own subscription):
 	// subscribed true once Redis confirmed it (at Subscribe, and again each
 	// time go-redis resubscribed after a receive error), false with the
 	// error when receiving failed (the connection was lost; go-redis is
@@ -187,8 +197,20 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 // is done or the PubSub is closed. Each call uses its own connection.
 //
 // Receive errors (a lost connection, a failover) are logged at Warn and
-// retried with backoff while go-redis reconnects and resubscribes.
+// retried every 25-50 ms while go-redis reconnects and resubscribes.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	return p.SubscribeReport(ctx, channel, nil)
+}
+
+// SubscribeReport is Subscribe, and it tells report, when not nil, what
+// becomes of this subscription in the background, as OnSubscription is
+// told: false with the error when receiving failed (the Go channel stays
+// open while go-redis reconnects), true once Redis confirmed the
+// subscription again. It is not told of the first confirmation, which
+// SubscribeReport's nil error is. report is called from the
+// subscription's receive loop, after OnSubscription, and must return
+// quickly. cluster.Manager uses it to keep its Health right.
+func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -224,9 +246,9 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 		}
 	}
 
-	p.notify(channel, true, nil)
+	p.notify(channel, true, nil, nil)
 	out := make(chan []byte, SubscriptionBuffer)
-	go p.receive(ctx, ps, channel, out, first, finished)
+	go p.receive(ctx, ps, channel, out, first, finished, report)
 	return out, nil
 }
 
@@ -258,7 +280,8 @@ func confirm(ctx context.Context, ps *redis.PubSub, channel string) (*redis.Mess
 }
 
 // receive is a subscription's loop: the only goroutine that reads ps.
-func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, out chan<- []byte, first *redis.Message, finished chan struct{}) {
+func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, out chan<- []byte, first *redis.Message,
+	finished chan struct{}, report func(bool, error)) {
 	defer p.wg.Done()
 	defer close(out)
 	defer close(finished) // runs first: the watcher closes ps
@@ -279,6 +302,7 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 
 	rctx := context.WithoutCancel(ctx)
 	failures := 0
+	var since, logged time.Time // the first failure of a run, and its last log
 	for {
 		msg, err := ps.Receive(rctx)
 		if err != nil {
@@ -286,12 +310,18 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 				return // ps was closed on purpose
 			}
 			failures++
+			now := time.Now()
 			if failures == 1 {
-				p.notify(channel, false, err)
+				since = now
+				p.notify(channel, false, err, report)
 			}
-			delay := retryDelay(failures)
-			p.logger.Warn("redispubsub: receive failed, retrying",
-				"channel", channel, "error", err, "failures", failures, "retry_in", delay)
+			delay := jitter(retryDelay)
+			if failures == 1 || now.Sub(logged) >= failureLogInterval {
+				logged = now
+				p.logger.Warn("redispubsub: receive failed, retrying",
+					"channel", channel, "error", err, "failures", failures,
+					"down_for", now.Sub(since).Round(time.Millisecond), "retry_in", delay)
+			}
 			if !p.sleep(ctx, delay) {
 				return
 			}
@@ -300,14 +330,15 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if failures > 0 && m.Kind == "subscribe" {
-				p.logger.Info("redispubsub: resubscribed", "channel", channel, "failures", failures)
+				p.logger.Info("redispubsub: resubscribed", "channel", channel, "failures", failures,
+					"down_for", time.Since(since).Round(time.Millisecond))
 				failures = 0
-				p.notify(channel, true, nil)
+				p.notify(channel, true, nil, report)
 			}
 		case *redis.Message:
 			if failures > 0 {
 				failures = 0
-				p.notify(channel, true, nil)
+				p.notify(channel, true, nil, report)
 			}
 			if m.Channel != channel {
 				continue
@@ -319,20 +350,19 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 	}
 }
 
-// notify calls the OnSubscription hook, if any.
-func (p *PubSub) notify(channel string, subscribed bool, err error) {
+// notify calls the OnSubscription hook and report, if any.
+func (p *PubSub) notify(channel string, subscribed bool, err error, report func(bool, error)) {
 	if p.onSub != nil {
 		p.onSub(channel, subscribed, err)
 	}
+	if report != nil {
+		report(subscribed, err)
+	}
 }
 
-// retryDelay is the wait after the given number of consecutive failures:
-// minRetryDelay doubling up to maxRetryDelay, then jittered to 50-100 %.
-func retryDelay(failures int) time.Duration {
-	d := minRetryDelay << min(failures-1, 16)
-	if d > maxRetryDelay || d <= 0 {
-		d = maxRetryDelay
-	}
+// jitter spreads d over [d/2, d], so that the subscribers of a broker do
+// not all retry in the same instant.
+func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 

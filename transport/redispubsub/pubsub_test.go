@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/alicebob/miniredis/v2/server"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -406,24 +409,61 @@ func TestReconnect(t *testing.T) {
 	assert.True(t, e.logs.has(slog.LevelInfo, "resubscribed"), e.logs.String())
 }
 
-// TestReceiveErrorsBackOff keeps the server down for a while: the loop
-// must retry with growing delays, not spin.
-func TestReceiveErrorsBackOff(t *testing.T) {
+// TestReceiveErrorsRetryPromptlyAndQuietly keeps the server down for a
+// while: the loop probes Redis every 25-50 ms without spinning (a dial
+// each time, counted by the client's Dialer), logs one Warn for the whole
+// outage rather than one per attempt, and reports the loss once, to
+// OnSubscription and to SubscribeReport's caller.
+func TestReceiveErrorsRetryPromptlyAndQuietly(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ctx := testCtx(t)
-	sub, err := e.ps.Subscribe(ctx, channelName(t))
+	mr := miniredis.RunT(t)
+	var dials atomic.Int64
+	var nd net.Dialer
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return nd.DialContext(ctx, network, addr)
+	}})
+	t.Cleanup(func() { _ = client.Close() })
+	logs := &logRecorder{}
+	var hooked atomic.Int64
+	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: slog.New(logs),
+		OnSubscription: func(_ string, up bool, _ error) {
+			if !up {
+				hooked.Add(1)
+			}
+		}})
 	require.NoError(t, err)
-	e.mr.Close()
+	t.Cleanup(func() { _ = ps.Close() })
+	ctx := testCtx(t)
+	reports := make(chan bool, 16)
+	sub, err := ps.SubscribeReport(ctx, channelName(t), func(up bool, err error) {
+		if !up {
+			assert.Error(t, err, "a loss comes with its error")
+		}
+		reports <- up
+	})
+	require.NoError(t, err)
+	mr.Close()
+	select {
+	case up := <-reports:
+		require.False(t, up, "the first report is the loss")
+	case <-time.After(wait):
+		t.Fatal("the loss was not reported")
+	}
 
-	// Delays 50ms, 100ms, 200ms, ... (jittered to half at least): six
-	// failures take at least (50+100+200+400+800)/2 ms.
-	start := timeNow()
-	require.Eventually(t, func() bool { return countWarn(e.logs) >= 6 }, wait, wait/200)
-	assert.GreaterOrEqual(t, timeSince(start).Milliseconds(), int64(775))
-	require.NoError(t, e.ps.Close())
+	start, from := timeNow(), dials.Load()
+	require.Eventually(t, func() bool { return dials.Load()-from >= 8 }, wait, time.Millisecond,
+		"Redis is probed again and again while it is down")
+	elapsed, n := timeSince(start), dials.Load()-from
+	t.Logf("%d dials in %v while Redis was down", n, elapsed)
+	// At most two dials per attempt (go-redis redials once when it drops
+	// the broken connection), attempts at least 25 ms apart.
+	assert.LessOrEqual(t, n, 2*(elapsed.Milliseconds()/25+2), "retries must not spin")
+	require.NoError(t, ps.Close())
 	requireClosed(t, sub)
-	assert.Less(t, countWarn(e.logs), 20, "retries must not spin")
+	assert.Equal(t, 1, countWarn(logs), "one Warn for an outage shorter than 5 s:\n%s", logs)
+	assert.Equal(t, int64(1), hooked.Load(), "OnSubscription told of the loss once")
+	assert.Empty(t, reports, "the loss is reported once")
 }
 
 func countWarn(l *logRecorder) int {
