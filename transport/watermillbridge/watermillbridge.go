@@ -97,7 +97,10 @@ func New(cfg Config) (*Bridge, error) {
 // Publish publishes msgs to the topic channel with one call of the wrapped
 // Publisher, each message with a new UUID and ctx as its context. It
 // returns len(msgs) when that call succeeds and 0 otherwise (watermill does
-// not say which messages were published); see the package doc.
+// not say which messages were published); see the package doc. A call that
+// is still running when the Bridge closes reports ErrClosed, even if the
+// wrapped Publish then returns nil: GoChannel returns nil for messages it
+// discarded at its subscribers' close.
 func (b *Bridge) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
 	if b.ctx.Err() != nil {
 		return 0, fmt.Errorf("%w: publish to %q", ErrClosed, channel)
@@ -123,6 +126,14 @@ func (b *Bridge) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 	result := func(err error) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("watermillbridge: publish to %q: %d messages not confirmed: %w", channel, len(msgs), err)
+		}
+		if b.ctx.Err() != nil {
+			// The Bridge closed while the call ran. An in-process Pub/Sub
+			// (GoChannel) then returns nil for messages it discarded
+			// because their subscriber was closing: a nil is no proof of
+			// delivery, so none is claimed.
+			b.abandoned.Add(1)
+			return 0, fmt.Errorf("%w: publish to %q: the bridge closed before the publish was confirmed", ErrClosed, channel)
 		}
 		b.published.Add(uint64(len(msgs)))
 		return len(msgs), nil
