@@ -88,6 +88,11 @@ type Stats struct {
 	Connected bool // whether the last publish attempt succeeded
 }
 
+// Confirmed returns Published + Unreceived: the messages the broker
+// confirmed, whether or not a subscriber received them (what Published
+// counted before receivers were counted).
+func (s Stats) Confirmed() uint64 { return s.Published + s.Unreceived }
+
 // Option adjusts one call.
 type Option func(*callOptions)
 
