@@ -190,6 +190,25 @@ func TestResumeHoldWaitsForSubscribers(t *testing.T) {
 	checkIdentity(t, s)
 }
 
+// TestStartWithBrokerDownWaitsForASubscriber: nothing was published before
+// the broker was reached, so the worker waits for one subscriber.
+func TestStartWithBrokerDownWaitsForASubscriber(t *testing.T) {
+	t.Parallel()
+	pub := newCountingPub(0, errRefused)
+	pub.down.Store(true)
+	g := newWorker(t, gateway.WorkerConfig{Publisher: pub, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, ResumeGrace: time.Minute})
+	emitN(t, g, 0, 10)
+	require.Eventually(t, func() bool { return g.Stats().Failed > 0 }, wait, time.Millisecond)
+	pub.down.Store(false)
+	require.Eventually(t, func() bool { return g.Stats().Holds == 1 }, wait, time.Millisecond)
+	pub.subs.Store(1)
+	flush(t, g)
+	s := g.Stats()
+	assert.Equal(t, uint64(10), s.Published)
+	assert.Zero(t, s.Unreceived)
+	checkIdentity(t, s)
+}
+
 // TestResumeGraceEnds: the subscribers never come back; after the grace the
 // backlog is published and counted Unreceived.
 func TestResumeGraceEnds(t *testing.T) {

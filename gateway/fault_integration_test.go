@@ -448,3 +448,33 @@ func TestFaultDefaultReadTimeout(t *testing.T) {
 	assert.Less(t, took, 15*time.Second, "sanity bound")
 	assert.ErrorContains(t, err, "timeout")
 }
+
+// TestFaultStartWithBrokerDown: the worker starts and emits while
+// redis-server is down; when it is up, the subscriber needs a moment more.
+// Nothing was published before, so the worker holds its backlog until one
+// subscriber is there, and every event arrives.
+func TestFaultStartWithBrokerDown(t *testing.T) {
+	t.Parallel()
+	rs := redisserver.Start(t)
+	rs.Kill()
+	channel := faultChannel(t)
+	g, _ := faultWorker(t, rs.Addr(), redis.Options{DialerRetries: 1, MaxRetries: -1},
+		gateway.WorkerConfig{Channel: channel, RetryMax: 50 * time.Millisecond})
+	e := startEmitter(t, g, 1000)
+	e.until(t, 300)
+	require.Positive(t, g.Stats().Failed)
+	rs.Restart()
+	require.Eventually(t, func() bool { return g.Stats().Holds == 1 }, wait, time.Millisecond, "the backlog is held")
+	e.until(t, e.next.Load()+300)
+	sub := startDelayedSub(t, rs.Addr(), channel, time.Second)
+	e.until(t, e.next.Load()+300)
+	n := e.emitted()
+	s := finishFault(t, g, sub, n)
+	lost, dups := sub.tally(n)
+	t.Logf("emitted %d; missing %d, duplicates %d; %+v", n, len(lost), dups, s)
+	assert.Empty(t, lost, "every event arrived")
+	assert.Zero(t, dups)
+	assert.Zero(t, s.Unreceived)
+	assert.Zero(t, s.Dropped)
+	assert.Equal(t, s.Emitted, s.Published+s.Unreceived+s.Dropped+s.Queued)
+}

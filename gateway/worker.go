@@ -48,7 +48,8 @@ type WorkerConfig struct {
 	// ResumeGrace bounds how long, after the broker answers again following
 	// an outage, the worker holds its backlog while fewer subscribers are
 	// subscribed than the last message published before the outage reached
-	// (asked every ResumePoll), so that the backlog is not published to a
+	// (one, when the worker started with the broker down and published
+	// nothing yet; asked every ResumePoll), so that the backlog is not published to a
 	// Redis no server has resubscribed to yet. It needs a Publisher that is
 	// a transport.ReceiverCounter (Redis pub/sub); others publish at once.
 	// Emits never wait for the hold: the queue fills meanwhile, and what

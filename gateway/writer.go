@@ -22,7 +22,7 @@ type writer struct {
 	idem       transport.IdempotentPublisher // pub, when it numbers messages
 	rc         transport.ReceiverCounter     // pub, when it counts receivers (and idem is nil)
 	recv       []int64                       // receiver counts of the batch in flight, for rc; loop only
-	lastRecv   int64                         // receivers of the last message published; loop only
+	lastRecv   int64                         // receivers of the last message published, -1 before any; loop only
 	producer   string                        // this writer's producer name for idem
 	next       uint64                        // the number of the next message for idem; loop only
 	channel    string
@@ -88,6 +88,7 @@ func newWriter(c writerConfig) *writer {
 	} else if rc, ok := c.pub.(transport.ReceiverCounter); ok {
 		w.rc, w.recv = rc, make([]int64, c.batch)
 	}
+	w.lastRecv = -1
 	w.receivers.Store(-1)
 	w.up.Store(true)
 	return w
@@ -377,9 +378,10 @@ func (w *writer) probe() (int64, error) {
 // awaitReceivers runs before a retry when the transport counts receivers:
 // it asks the broker for the channel's subscribers, with capped exponential
 // backoff, until it answers; then, when fewer are back than the last
-// message reached, it holds the backlog and asks again every ResumePoll
-// until they are back, the grace has passed or Close begins. It returns
-// false when the writer was stopped meanwhile.
+// message reached (one, when nothing was published yet), it holds the
+// backlog and asks again every ResumePoll until they are back, the grace
+// has passed or Close begins. It returns false when the writer was stopped
+// meanwhile.
 func (w *writer) awaitReceivers() bool {
 	backoff := w.retryMin
 	var r int64
@@ -394,7 +396,10 @@ func (w *writer) awaitReceivers() bool {
 		backoff = min(backoff*2, w.retryMax)
 	}
 	want := w.lastRecv
-	if w.grace <= 0 || want <= 0 || r < 0 || r >= want {
+	if want < 0 {
+		want = 1 // nothing published yet (started with the broker down): wait for someone
+	}
+	if w.grace <= 0 || want == 0 || r < 0 || r >= want {
 		return true
 	}
 	select {
