@@ -57,8 +57,8 @@ type Config struct {
 }
 
 // PubSub is the Redis pub/sub transport: a transport.Publisher,
-// transport.Subscriber and transport.Pinger over an injected go-redis
-// client.
+// transport.Subscriber, transport.Pinger and transport.ReceiverCounter
+// over an injected go-redis client.
 //
 // Delivery is at most once. A message reaches the subscribers connected
 // to Redis when it is published, and no one else; messages published while
