@@ -360,16 +360,26 @@ func TestStatsIdentityUnderConcurrency(t *testing.T) {
 				}()
 			}
 			wg.Add(1)
-			go func() {
+			go func() { // the broker fails until an attempt saw it, then recovers for a while
 				defer wg.Done()
 				for i := 0; ; i++ {
+					failed := g.Stats().Failed
+					pub.down.Store(true)
+					for g.Stats().Failed == failed {
+						select {
+						case <-stop:
+							pub.down.Store(false)
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+					pub.subs.Store(int64(i % 3))
+					pub.down.Store(false)
 					select {
 					case <-stop:
 						return
-					case <-time.After(time.Millisecond):
+					case <-time.After(5 * time.Millisecond):
 					}
-					pub.down.Store(i%7 == 3)
-					pub.subs.Store(int64(i % 3))
 				}
 			}()
 			deadline := time.Now().Add(500 * time.Millisecond)
