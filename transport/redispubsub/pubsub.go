@@ -2,6 +2,7 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -225,8 +226,10 @@ func (p *PubSub) publish(ctx context.Context, channel string, msgs [][]byte, rec
 }
 
 // Receivers returns the number of subscribers of channel now (PUBSUB
-// NUMSUB), see transport.ReceiverCounter; -1 with a Cluster client. After
-// Close it returns transport.ErrClosed.
+// NUMSUB), see transport.ReceiverCounter; -1 with a Cluster client, and -1
+// when Redis refuses the command (an ACL without PUBSUB: Redis answered, so
+// it is reachable, but cannot tell). After Close it returns
+// transport.ErrClosed.
 func (p *PubSub) Receivers(ctx context.Context, channel string) (int64, error) {
 	if p.isClosed() {
 		return 0, transport.ErrClosed
@@ -236,6 +239,10 @@ func (p *PubSub) Receivers(ctx context.Context, channel string) (int64, error) {
 	}
 	counts, err := p.client.PubSubNumSub(ctx, channel).Result()
 	if err != nil {
+		var reply redis.Error
+		if errors.As(err, &reply) {
+			return -1, nil
+		}
 		return 0, fmt.Errorf("redispubsub: receivers of %q: %w", channel, err)
 	}
 	return counts[channel], nil
