@@ -160,7 +160,7 @@ func (g *serverGateway) Disconnect(ctx context.Context, sid string, opts ...gate
 }
 
 // Flush implements gateway.Gateway: it waits until everything this node
-// queued for the broker (its broadcasts included) is published or dropped.
+// queued for the broker (its broadcasts included) is published, unreceived or dropped.
 func (g *serverGateway) Flush(ctx context.Context) error { return g.m.worker.Flush(ctx) }
 
 // Close implements gateway.Gateway: it flushes until ctx is done; later

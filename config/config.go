@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/gateway"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
@@ -50,6 +52,12 @@ const (
 	// EnvNodeID is a server node's durable consumer name on the persistent
 	// transports, stable across its restarts.
 	EnvNodeID = "SOCKET_NODE_ID"
+	// EnvResumeGrace bounds how long a worker holds its backlog after a
+	// broker outage until the subscribers are back (a Go duration).
+	EnvResumeGrace = "SOCKET_RESUME_GRACE"
+	// EnvDelivery is a worker's delivery guarantee for a publish with an
+	// unknown outcome: at-least-once or at-most-once.
+	EnvDelivery = "SOCKET_DELIVERY"
 )
 
 // Defaults and limits.
@@ -73,6 +81,12 @@ const (
 	DefaultStreamMaxLen = 100_000
 	// DefaultUserRoom is the default user room template.
 	DefaultUserRoom = "user:" + UserIDPlaceholder
+	// DefaultResumeGrace is gateway.DefaultResumeGrace (5 s).
+	DefaultResumeGrace = gateway.DefaultResumeGrace
+	// MaxResumeGrace is the longest accepted resume grace.
+	MaxResumeGrace = 10 * time.Minute
+	// DefaultDelivery is at-least-once.
+	DefaultDelivery = gateway.AtLeastOnce
 )
 
 // Config holds sockgate's settings. Build it with FromEnv, FromLookup or
@@ -122,6 +136,17 @@ type Config struct {
 	// NodeID is this server node's durable consumer name on the
 	// persistent transports (SOCKET_NODE_ID); default the host name.
 	NodeID string
+	// ResumeGrace bounds how long a worker, after a broker outage, holds
+	// its backlog until as many subscribers are back as before
+	// (SOCKET_RESUME_GRACE, a Go duration such as "5s" or "1500ms"); see
+	// gateway.WorkerConfig.ResumeGrace. 0 to MaxResumeGrace; 0 holds
+	// nothing. Default 5s. Redis pub/sub only.
+	ResumeGrace time.Duration
+	// Delivery is what a worker does with a batch whose publish failed
+	// with an unknown outcome (SOCKET_DELIVERY): "at-least-once" (the
+	// default) sends it again, "at-most-once" drops and counts it; see
+	// gateway.Delivery.
+	Delivery gateway.Delivery
 }
 
 // The transports SOCKET_TRANSPORT accepts.
@@ -149,7 +174,28 @@ func Default() Config {
 		Stream:       DefaultStream,
 		StreamMaxLen: DefaultStreamMaxLen,
 		NodeID:       defaultNodeID(),
+
+		ResumeGrace: DefaultResumeGrace,
+		Delivery:    DefaultDelivery,
 	}
+}
+
+func checkResumeGrace(d time.Duration) error {
+	if d < 0 || d > MaxResumeGrace {
+		return resumeGraceError(d.String())
+	}
+	return nil
+}
+
+func resumeGraceError(v string) error {
+	return &SettingError{Var: EnvResumeGrace, Value: v, Reason: fmt.Sprintf("out of range (want 0 to %v)", MaxResumeGrace)}
+}
+
+func checkDelivery(d gateway.Delivery) error {
+	if d == gateway.AtLeastOnce || d == gateway.AtMostOnce {
+		return nil
+	}
+	return &SettingError{Var: EnvDelivery, Value: d.String(), Reason: "unknown delivery (want at-least-once or at-most-once)"}
 }
 
 func defaultNodeID() string {
@@ -316,6 +362,24 @@ func FromLookup(lookup func(key string) (string, bool)) (Config, error) {
 		c.NodeID = v
 		add(checkName(EnvNodeID, v))
 	}
+	if v, ok := get(EnvResumeGrace); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			add(&SettingError{Var: EnvResumeGrace, Value: v, Err: err, Reason: `not a duration (e.g. "5s", "1500ms", "0" for none)`})
+		} else if checkResumeGrace(d) != nil {
+			add(resumeGraceError(v))
+		} else {
+			c.ResumeGrace = d
+		}
+	}
+	if v, ok := get(EnvDelivery); ok {
+		d, err := gateway.ParseDelivery(v)
+		if err != nil {
+			add(&SettingError{Var: EnvDelivery, Value: v, Err: err, Reason: "unknown delivery (want at-least-once or at-most-once)"})
+		} else {
+			c.Delivery = d
+		}
+	}
 
 	return c, errors.Join(errs...)
 }
@@ -337,6 +401,8 @@ func (c Config) Validate() error {
 		checkName(EnvStream, c.Stream),
 		checkStreamMaxLen(c.StreamMaxLen),
 		checkName(EnvNodeID, c.NodeID),
+		checkResumeGrace(c.ResumeGrace),
+		checkDelivery(c.Delivery),
 	} {
 		if err != nil {
 			errs = append(errs, err)
@@ -419,6 +485,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("queue_size", c.QueueSize),
 		slog.String("user_room", c.UserRoom),
 		slog.String("auth_secret", secretState(c.AuthSecret)),
+		slog.Duration("resume_grace", c.ResumeGrace),
+		slog.String("delivery", c.Delivery.String()),
 	)
 }
 

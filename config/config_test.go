@@ -14,6 +14,7 @@ import (
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/gateway"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
@@ -29,7 +30,7 @@ func TestDefault(t *testing.T) {
 	t.Parallel()
 	want := config.Config{Channel: "socketio", Dialect: codec.Current, QueueSize: 16384, UserRoom: "user:{id}",
 		Transport: "redis", NATSURL: "nats://127.0.0.1:4222", Stream: "SOCKGATE", StreamMaxLen: 100000,
-		NodeID: config.Default().NodeID}
+		NodeID: config.Default().NodeID, ResumeGrace: 5 * time.Second, Delivery: gateway.AtLeastOnce}
 	assert.NotEmpty(t, want.NodeID, "the host name")
 	assert.Equal(t, want, config.Default())
 	require.NoError(t, config.Default().Validate())
@@ -334,4 +335,38 @@ func TestTransportSettings(t *testing.T) {
 		assert.Equal(t, key, se.Var, "the error names the variable")
 		assert.ErrorIs(t, err, config.ErrInvalid)
 	}
+}
+
+func TestDeliverySettings(t *testing.T) {
+	t.Parallel()
+	c, err := config.FromLookup(env(map[string]string{config.EnvResumeGrace: "1500ms", config.EnvDelivery: "at-most-once"}))
+	require.NoError(t, err)
+	assert.Equal(t, 1500*time.Millisecond, c.ResumeGrace)
+	assert.Equal(t, gateway.AtMostOnce, c.Delivery)
+	require.NoError(t, c.Validate())
+	c, err = config.FromLookup(env(map[string]string{config.EnvResumeGrace: "0"}))
+	require.NoError(t, err)
+	assert.Zero(t, c.ResumeGrace, "0 holds nothing")
+
+	for key, bad := range map[string]string{
+		config.EnvResumeGrace: "5",
+		config.EnvDelivery:    "exactly-once",
+	} {
+		_, err := config.FromLookup(env(map[string]string{key: bad}))
+		var se *config.SettingError
+		require.ErrorAs(t, err, &se, "%s=%q", key, bad)
+		assert.Equal(t, key, se.Var, "the error names the variable")
+		assert.Equal(t, bad, se.Value)
+		assert.ErrorIs(t, err, config.ErrInvalid)
+	}
+	for _, bad := range []string{"-1s", "11m"} {
+		_, err := config.FromLookup(env(map[string]string{config.EnvResumeGrace: bad}))
+		assert.ErrorContains(t, err, "out of range (want 0 to 10m0s)", bad)
+	}
+	c = config.Default()
+	c.Delivery = gateway.Delivery(9)
+	c.ResumeGrace = -time.Second
+	err = c.Validate()
+	assert.ErrorContains(t, err, config.EnvDelivery)
+	assert.ErrorContains(t, err, config.EnvResumeGrace)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/sockgate/sockgate/transport/jetstream"
 	"github.com/sockgate/sockgate/transport/memory"
 	"github.com/sockgate/sockgate/transport/natsps"
+	"github.com/sockgate/sockgate/transport/redislog"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisstream"
 )
@@ -67,6 +68,7 @@ func ProvideBroker(cfg config.Config, log *slog.Logger) (Broker, func(), error) 
 			log.Warn("sockgate: REDIS_URL is not set; running local-only")
 			return Broker{}, func() {}, nil
 		}
+		redislog.Install(log) // go-redis's own lines (process-wide)
 		client := redis.NewUniversalClient(opts)
 		var ps interface {
 			transport.Publisher
@@ -115,6 +117,9 @@ func ProvideWorker(cfg config.Config, b Broker, c codec.Codec, log *slog.Logger)
 		QueueSize: cfg.QueueSize,
 		UserRoom:  cfg.UserRoomFor,
 		Logger:    log,
+
+		ResumeGrace: resumeGrace(cfg.ResumeGrace),
+		Delivery:    cfg.Delivery,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -124,6 +129,15 @@ func ProvideWorker(cfg config.Config, b Broker, c codec.Codec, log *slog.Logger)
 		defer cancel()
 		_ = w.Close(ctx)
 	}, nil
+}
+
+// resumeGrace maps SOCKET_RESUME_GRACE to WorkerConfig.ResumeGrace, where
+// zero means the default: 0 in the environment holds nothing.
+func resumeGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return gateway.NoResumeGrace
+	}
+	return d
 }
 
 // ProvideManager joins srv to the cluster on the broker and starts it

@@ -39,8 +39,8 @@ type Gateway interface {
 	// Disconnect closes connection sid.
 	Disconnect(ctx context.Context, sid string, opts ...Option) error
 
-	// Flush waits until everything queued before the call is published or
-	// dropped, or ctx is done.
+	// Flush waits until everything queued before the call is published,
+	// unreceived or dropped, or ctx is done.
 	Flush(ctx context.Context) error
 	// Close flushes until ctx is done, then drops (and counts) what is
 	// left and stops. It is idempotent; later emits return ErrClosed.
@@ -51,17 +51,47 @@ type Gateway interface {
 
 // Stats are a gateway's counters since it was created.
 //
-// Every accepted emit ends as exactly one of published or dropped, so
-// Emitted == Published + Dropped + Queued at any quiet moment.
+// Every accepted emit ends as exactly one of Published, Unreceived or
+// Dropped; until then it is Queued. So in every snapshot
+//
+//	Emitted == Published + Unreceived + Dropped + Queued
+//
+// Unconfirmed is a part of Dropped and Resent a count of sends, not of
+// messages: neither is a term of that sum. What each transport can say is
+// in docs/reliability.md.
 type Stats struct {
-	Emitted    uint64 // messages accepted by an emit or room call
-	Published  uint64 // messages the broker confirmed
-	Dropped    uint64 // messages given up (queue full, no broker configured, closed with messages left)
+	Emitted uint64 // messages accepted by an emit or room call
+	// Published counts messages the broker confirmed: stored (persistent
+	// transports), accepted (NATS core: no receiver count), or, on Redis
+	// pub/sub, received by at least one subscriber.
+	Published uint64
+	// Unreceived counts messages the broker confirmed but that reached no
+	// subscriber (Redis pub/sub's PUBLISH answered 0): they are lost.
+	Unreceived uint64
+	Dropped    uint64 // messages given up (queue full, no broker configured, closed with messages left, Unconfirmed)
+	// Unconfirmed counts the messages of Dropped that were given up with
+	// an unknown outcome under AtMostOnce: some may have been delivered.
+	Unconfirmed uint64
+	// Resent counts messages sent again after a failure with an unknown
+	// outcome under AtLeastOnce: at most this many were delivered twice.
+	Resent     uint64
 	Failed     uint64 // publish attempts that failed (each message retried is counted again)
-	Queued     uint64 // messages waiting in the queue now
+	Queued     uint64 // messages not settled yet: in the queue, in flight or held
 	Reconnects uint64 // times publishing resumed after a broker failure
-	Connected  bool   // whether the last publish attempt succeeded
+	// Holds counts the resume holds: times the backlog waited, after the
+	// broker came back, for the subscribers to resubscribe.
+	Holds uint64
+	// Receivers is the number of subscribers the last published message
+	// reached; -1 when the transport does not tell (or nothing was
+	// published yet).
+	Receivers int64
+	Connected bool // whether the last publish attempt succeeded
 }
+
+// Confirmed returns Published + Unreceived: the messages the broker
+// confirmed, whether or not a subscriber received them (what Published
+// counted before receivers were counted).
+func (s Stats) Confirmed() uint64 { return s.Published + s.Unreceived }
 
 // Option adjusts one call.
 type Option func(*callOptions)

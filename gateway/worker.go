@@ -38,11 +38,29 @@ type WorkerConfig struct {
 	// RetryMin and RetryMax bound the backoff between publish attempts
 	// while the broker is unreachable; defaults 10ms and 250ms.
 	RetryMin, RetryMax time.Duration
-	// PublishTimeout, when positive, bounds one publish attempt with a
-	// context deadline. The default, zero, adds none: the transport's own
-	// timeouts bound an attempt (go-redis: ReadTimeout and WriteTimeout,
-	// 3 s by default) and Close cancels an attempt in flight.
+	// PublishTimeout, when positive, bounds one publish attempt (and one
+	// query of the subscribers during a resume hold) with a context
+	// deadline. The default, zero, adds none: the transport's own timeouts
+	// bound an attempt (go-redis: ReadTimeout and WriteTimeout, 5 s by
+	// default, so a publish to a Redis that stopped answering fails after
+	// about 5 s) and Close cancels an attempt in flight.
 	PublishTimeout time.Duration
+	// ResumeGrace bounds how long, after the broker answers again following
+	// an outage, the worker holds its backlog while fewer subscribers are
+	// subscribed than the last message published before the outage reached
+	// (one, when the worker started with the broker down and published
+	// nothing yet; asked every ResumePoll), so that the backlog is not published to a
+	// Redis no server has resubscribed to yet. It needs a Publisher that is
+	// a transport.ReceiverCounter (Redis pub/sub); others publish at once.
+	// Emits never wait for the hold: the queue fills meanwhile, and what
+	// does not fit is dropped and counted. After the grace the backlog is
+	// published, and what reaches no subscriber is counted Unreceived.
+	// Close ends a hold. Default (zero) DefaultResumeGrace, 5 s;
+	// NoResumeGrace (any negative value) holds nothing.
+	ResumeGrace time.Duration
+	// Delivery decides what happens to a batch whose publish failed with an
+	// unknown outcome (see Delivery); default AtLeastOnce.
+	Delivery Delivery
 	// HostID identifies this process in messages (python-socketio's
 	// host_id); default 32 random hex characters. Receivers drop a message
 	// whose (HostID, Seq) they have applied already, so two live Workers
@@ -97,6 +115,12 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.QueueSize < 0 || cfg.BatchSize < 0 || cfg.RetryMin < 0 || cfg.RetryMax < cfg.RetryMin || cfg.PublishTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative queue size, batch size or durations, or RetryMax < RetryMin", ErrInvalidArgument)
 	}
+	if cfg.ResumeGrace == 0 {
+		cfg.ResumeGrace = DefaultResumeGrace
+	}
+	if cfg.Delivery != AtLeastOnce && cfg.Delivery != AtMostOnce {
+		return nil, fmt.Errorf("%w: unknown %v", ErrInvalidArgument, cfg.Delivery)
+	}
 	if cfg.HostID == "" {
 		cfg.HostID = NewHostID()
 	}
@@ -111,8 +135,11 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 		codec:    cfg.Codec,
 		userRoom: cfg.UserRoom,
 		hostID:   cfg.HostID,
-		w: newWriter(cfg.Publisher, cfg.Channel, cfg.QueueSize, cfg.BatchSize,
-			cfg.RetryMin, cfg.RetryMax, cfg.PublishTimeout, log),
+		w: newWriter(writerConfig{
+			pub: cfg.Publisher, channel: cfg.Channel, size: cfg.QueueSize, batch: cfg.BatchSize,
+			retryMin: cfg.RetryMin, retryMax: cfg.RetryMax, timeout: cfg.PublishTimeout,
+			grace: cfg.ResumeGrace, delivery: cfg.Delivery, log: log,
+		}),
 		closing: make(chan struct{}),
 	}
 	g.seq.Store(uint64(time.Now().UnixNano()))
@@ -299,10 +326,9 @@ func (g *Worker) Close(ctx context.Context) error {
 		return nil
 	}
 	close(g.closing)
-	// The empty critical section waits for emits already past the closed
-	// check.
-	g.mu.Lock()
-	//lint:ignore SA2001 see above
+	g.w.endHold()
+	g.mu.Lock() // wait for emits already past the closed check
+	//lint:ignore SA2001 the empty section is the point: it waits for emits already past the closed check
 	g.mu.Unlock()
 	err := g.w.flush(ctx)
 	g.w.shutdown()
@@ -312,23 +338,31 @@ func (g *Worker) Close(ctx context.Context) error {
 	return nil
 }
 
-// Stats implements Gateway.
+// Stats implements Gateway. Every snapshot satisfies Emitted == Published +
+// Unreceived + Dropped + Queued exactly: the settled counters are read
+// before Emitted, and a message is counted emitted before it settles.
 func (g *Worker) Stats() Stats {
 	w := g.w
-	pub, drop := w.published.Load(), w.dropped.Load()
+	pub, unrec, drop := w.published.Load(), w.unreceived.Load(), w.dropped.Load()
+	unconf, resent := w.unconfirmed.Load(), w.resent.Load()
 	emitted := w.emitted.Load()
 	var queued uint64
-	if s := pub + drop; emitted > s {
+	if s := pub + unrec + drop; emitted > s {
 		queued = emitted - s
 	}
 	return Stats{
-		Emitted:    emitted,
-		Published:  pub,
-		Dropped:    drop,
-		Failed:     w.failed.Load(),
-		Queued:     queued,
-		Reconnects: w.reconnects.Load(),
-		Connected:  w.pub != nil && w.up.Load(),
+		Emitted:     emitted,
+		Published:   pub,
+		Unreceived:  unrec,
+		Dropped:     drop,
+		Unconfirmed: unconf,
+		Resent:      resent,
+		Failed:      w.failed.Load(),
+		Queued:      queued,
+		Reconnects:  w.reconnects.Load(),
+		Holds:       w.holds.Load(),
+		Receivers:   w.receivers.Load(),
+		Connected:   w.pub != nil && w.up.Load(),
 	}
 }
 

@@ -11,9 +11,16 @@
 //	sockgate_reconnects_total  counter  times publishing resumed after a broker failure
 //	sockgate_queued            gauge    messages waiting in the queue now
 //	sockgate_broker_connected  gauge    1 when the last publish attempt succeeded, else 0
+//	sockgate_unreceived_total  counter  messages confirmed that reached no subscriber (Redis pub/sub)
+//	sockgate_unconfirmed_total counter  of dropped: given up with an unknown outcome (at-most-once)
+//	sockgate_resent_total      counter  messages sent again after an unknown outcome (at-least-once)
+//	sockgate_resume_holds_total counter times the backlog waited after a reconnect for the subscribers
+//	sockgate_receivers         gauge    subscribers the last published message reached; -1 unknown
 //
-// Every accepted emit ends as exactly one of published or dropped, so
-// emitted = published + dropped + queued at any quiet moment.
+// Every accepted emit ends as exactly one of published, unreceived or
+// dropped, so emitted = published + unreceived + dropped + queued in every
+// scrape (one Stats snapshot). docs/reliability.md says what each transport
+// can count.
 //
 // The collector describes its metrics up front, so a registry rejects a
 // second collector with the same const labels. To export several gateways

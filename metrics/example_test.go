@@ -44,5 +44,10 @@ func ExampleNewCollector() {
 	// sockgate_failed_total{role="worker"} 0
 	// sockgate_published_total{role="worker"} 0
 	// sockgate_queued{role="worker"} 0
+	// sockgate_receivers{role="worker"} -1
 	// sockgate_reconnects_total{role="worker"} 0
+	// sockgate_resent_total{role="worker"} 0
+	// sockgate_resume_holds_total{role="worker"} 0
+	// sockgate_unconfirmed_total{role="worker"} 0
+	// sockgate_unreceived_total{role="worker"} 0
 }

@@ -33,6 +33,12 @@ type collector struct {
 	reconnects *prometheus.Desc
 	queued     *prometheus.Desc
 	connected  *prometheus.Desc
+
+	unreceived  *prometheus.Desc
+	unconfirmed *prometheus.Desc
+	resent      *prometheus.Desc
+	holds       *prometheus.Desc
+	receivers   *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*collector)(nil)
@@ -60,6 +66,16 @@ func NewCollector(src StatsSource, opts CollectorOptions) prometheus.Collector {
 			"Messages waiting in the queue now."),
 		connected: desc("sockgate_broker_connected",
 			"1 when the last publish attempt succeeded, 0 otherwise."),
+		unreceived: desc("sockgate_unreceived_total",
+			"Messages the broker confirmed that reached no subscriber (Redis pub/sub: PUBLISH answered 0)."),
+		unconfirmed: desc("sockgate_unconfirmed_total",
+			"Messages of sockgate_dropped_total given up after a publish with an unknown outcome (at-most-once); some may have been delivered."),
+		resent: desc("sockgate_resent_total",
+			"Messages sent again after a publish with an unknown outcome (at-least-once); at most this many were delivered twice."),
+		holds: desc("sockgate_resume_holds_total",
+			"Times the backlog waited, after the broker came back, for the subscribers to resubscribe."),
+		receivers: desc("sockgate_receivers",
+			"Subscribers the last published message reached; -1 when the transport does not tell."),
 	}
 }
 
@@ -72,6 +88,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.reconnects
 	ch <- c.queued
 	ch <- c.connected
+	ch <- c.unreceived
+	ch <- c.unconfirmed
+	ch <- c.resent
+	ch <- c.holds
+	ch <- c.receivers
 }
 
 // Collect implements prometheus.Collector. It reads one Stats snapshot, so
@@ -92,4 +113,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		connected = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.connected, prometheus.GaugeValue, connected)
+	counter(c.unreceived, s.Unreceived)
+	counter(c.unconfirmed, s.Unconfirmed)
+	counter(c.resent, s.Resent)
+	counter(c.holds, s.Holds)
+	ch <- prometheus.MustNewConstMetric(c.receivers, prometheus.GaugeValue, float64(s.Receivers))
 }

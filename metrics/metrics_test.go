@@ -46,8 +46,18 @@ const help = `
 # TYPE sockgate_published_total counter
 # HELP sockgate_queued Messages waiting in the queue now.
 # TYPE sockgate_queued gauge
+# HELP sockgate_receivers Subscribers the last published message reached; -1 when the transport does not tell.
+# TYPE sockgate_receivers gauge
 # HELP sockgate_reconnects_total Times publishing resumed after a broker failure.
 # TYPE sockgate_reconnects_total counter
+# HELP sockgate_resent_total Messages sent again after a publish with an unknown outcome (at-least-once); at most this many were delivered twice.
+# TYPE sockgate_resent_total counter
+# HELP sockgate_resume_holds_total Times the backlog waited, after the broker came back, for the subscribers to resubscribe.
+# TYPE sockgate_resume_holds_total counter
+# HELP sockgate_unconfirmed_total Messages of sockgate_dropped_total given up after a publish with an unknown outcome (at-most-once); some may have been delivered.
+# TYPE sockgate_unconfirmed_total counter
+# HELP sockgate_unreceived_total Messages the broker confirmed that reached no subscriber (Redis pub/sub: PUBLISH answered 0).
+# TYPE sockgate_unreceived_total counter
 `
 
 // exposition interleaves help with the sample lines, in the order the text
@@ -66,33 +76,44 @@ func exposition(samples map[string]string) string {
 
 func TestCollectorValues(t *testing.T) {
 	src := &fakeSource{s: gateway.Stats{
-		Emitted: 10, Published: 6, Dropped: 1, Failed: 4, Queued: 3,
-		Reconnects: 2, Connected: true,
+		Emitted: 14, Published: 6, Unreceived: 4, Dropped: 1, Unconfirmed: 1, Resent: 8, Failed: 4, Queued: 3,
+		Reconnects: 2, Holds: 1, Receivers: 3, Connected: true,
 	}}
 	c := metrics.NewCollector(src, metrics.CollectorOptions{})
 	want := exposition(map[string]string{
-		"sockgate_broker_connected": " 1",
-		"sockgate_dropped_total":    " 1",
-		"sockgate_emitted_total":    " 10",
-		"sockgate_failed_total":     " 4",
-		"sockgate_published_total":  " 6",
-		"sockgate_queued":           " 3",
-		"sockgate_reconnects_total": " 2",
+		"sockgate_broker_connected":   " 1",
+		"sockgate_dropped_total":      " 1",
+		"sockgate_emitted_total":      " 14",
+		"sockgate_failed_total":       " 4",
+		"sockgate_published_total":    " 6",
+		"sockgate_queued":             " 3",
+		"sockgate_receivers":          " 3",
+		"sockgate_reconnects_total":   " 2",
+		"sockgate_resent_total":       " 8",
+		"sockgate_resume_holds_total": " 1",
+		"sockgate_unconfirmed_total":  " 1",
+		"sockgate_unreceived_total":   " 4",
 	})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
 
 	// A later scrape sees the new snapshot; a disconnected broker reads 0.
-	src.set(gateway.Stats{Emitted: 12, Published: 6, Dropped: 1, Failed: 9, Queued: 5, Reconnects: 2})
+	// Receivers -1: the transport does not tell.
+	src.set(gateway.Stats{Emitted: 12, Published: 6, Dropped: 1, Failed: 9, Queued: 5, Reconnects: 2, Receivers: -1})
 	want = exposition(map[string]string{
-		"sockgate_broker_connected": " 0",
-		"sockgate_dropped_total":    " 1",
-		"sockgate_emitted_total":    " 12",
-		"sockgate_failed_total":     " 9",
-		"sockgate_published_total":  " 6",
-		"sockgate_queued":           " 5",
-		"sockgate_reconnects_total": " 2",
+		"sockgate_broker_connected":   " 0",
+		"sockgate_dropped_total":      " 1",
+		"sockgate_emitted_total":      " 12",
+		"sockgate_failed_total":       " 9",
+		"sockgate_published_total":    " 6",
+		"sockgate_queued":             " 5",
+		"sockgate_receivers":          " -1",
+		"sockgate_reconnects_total":   " 2",
+		"sockgate_resent_total":       " 0",
+		"sockgate_resume_holds_total": " 0",
+		"sockgate_unconfirmed_total":  " 0",
+		"sockgate_unreceived_total":   " 0",
 	})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
@@ -113,6 +134,12 @@ func TestCollectorConstLabels(t *testing.T) {
 		"sockgate_published_total":  l + " 1.099511627776e+12",
 		"sockgate_queued":           l + " 0",
 		"sockgate_reconnects_total": l + " 0",
+
+		"sockgate_receivers":          l + " 0",
+		"sockgate_resent_total":       l + " 0",
+		"sockgate_resume_holds_total": l + " 0",
+		"sockgate_unconfirmed_total":  l + " 0",
+		"sockgate_unreceived_total":   l + " 0",
 	})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
@@ -130,8 +157,8 @@ sockgate_queued`+l+` 0
 func TestCollectorOneSnapshotPerScrape(t *testing.T) {
 	src := &fakeSource{}
 	c := metrics.NewCollector(src, metrics.CollectorOptions{})
-	if n := testutil.CollectAndCount(c); n != 7 {
-		t.Fatalf("CollectAndCount = %d, want 7", n)
+	if n := testutil.CollectAndCount(c); n != 12 {
+		t.Fatalf("CollectAndCount = %d, want 12", n)
 	}
 	src.mu.Lock()
 	n := src.n
@@ -170,8 +197,8 @@ func TestCollectorRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	if len(mfs) != 7 {
-		t.Fatalf("gathered %d families, want 7", len(mfs))
+	if len(mfs) != 12 {
+		t.Fatalf("gathered %d families, want 12", len(mfs))
 	}
 	for _, mf := range mfs {
 		if len(mf.GetMetric()) != 2 {

@@ -15,7 +15,7 @@ type Publisher interface {
 	// Publish sends msgs to channel, in order. It returns how many messages,
 	// from the start of msgs, the broker confirmed. On error, msgs[n:] were
 	// not confirmed and may be retried (a retry can duplicate a message
-	// whose confirmation was lost).
+	// whose confirmation was lost, unless err wraps ErrNotSent).
 	Publish(ctx context.Context, channel string, msgs [][]byte) (n int, err error)
 	// Close releases what the Publisher created. It is idempotent. It never
 	// closes an injected client.
@@ -101,4 +101,24 @@ type IdempotentPublisher interface {
 // the broker's retention removed are skipped.
 type Replayer interface {
 	SubscribeFrom(ctx context.Context, channel, after string) (<-chan Delivery, error)
+}
+
+// ReceiverCounter is an optional capability of a Publisher whose broker
+// tells how many subscribers each message reached (Redis pub/sub: the reply
+// of PUBLISH) and how many a channel has now (PUBSUB NUMSUB). A writer uses
+// it to count messages that reached no one and to hold its backlog after a
+// reconnect until the subscribers are back. Persistent transports store a
+// message whether or not anyone listens, and NATS core does not tell, so
+// they do not implement it.
+type ReceiverCounter interface {
+	// PublishCounted is Publish that also stores in receivers[i] the number
+	// of subscribers msgs[i] reached, for every i < n (n as returned);
+	// len(receivers) must be at least len(msgs). A negative count means the
+	// broker cannot tell (Redis Cluster, where a node counts only its own
+	// subscribers). It allocates nothing per message beyond Publish.
+	PublishCounted(ctx context.Context, channel string, msgs [][]byte, receivers []int64) (n int, err error)
+	// Receivers returns the number of subscribers of channel now, negative
+	// when the broker cannot tell. An error means the broker could not be
+	// asked (it is unreachable).
+	Receivers(ctx context.Context, channel string) (int64, error)
 }

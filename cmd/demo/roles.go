@@ -16,6 +16,7 @@ import (
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/transport/redislog"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
@@ -45,6 +46,7 @@ func connect(j *jobFlags, log *slog.Logger) (redis.UniversalClient, *redispubsub
 	if err != nil {
 		return nil, nil, err
 	}
+	redislog.Install(log) // go-redis's own lines (process-wide)
 	client := redis.NewUniversalClient(opts)
 	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: log})
 	if err != nil {

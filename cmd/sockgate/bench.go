@@ -129,7 +129,7 @@ func (o *benchOptions) run(ctx context.Context, c *cli) error {
 	st := gw.Stats()
 	rate := float64(st.Emitted) / elapsed.Seconds()
 	fmt.Fprintf(c.stdout, "emit: %d msgs in %s = %.0f msgs/s (published %d, dropped %d)\n",
-		st.Emitted, elapsed.Round(time.Millisecond), rate, st.Published, st.Dropped)
+		st.Emitted, elapsed.Round(time.Millisecond), rate, st.Confirmed(), st.Dropped)
 	switch {
 	case ctx.Err() != nil:
 		return errors.New("interrupted")

@@ -167,7 +167,7 @@ func (o *emitOptions) run(ctx context.Context, c *cli) error {
 	defer cancel()
 	flushErr := gw.Flush(fctx)
 	st := gw.Stats()
-	if st.Published != 1 {
+	if st.Confirmed() != 1 {
 		reason := "not confirmed"
 		switch {
 		case ctx.Err() != nil:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/transport/redislog"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
@@ -34,6 +35,7 @@ func dialBroker(ctx context.Context, rawURL, channel string, timeout time.Durati
 		return nil, usageError{fmt.Errorf("--redis: %w", err)}
 	}
 	where := redisurl.Redact(rawURL)
+	redislog.Install(log) // go-redis's own lines (process-wide)
 	client := redis.NewUniversalClient(opts)
 	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: log})
 	if err != nil {

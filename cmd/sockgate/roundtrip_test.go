@@ -175,7 +175,10 @@ func TestEmitFailsWithoutRedis(t *testing.T) {
 	if r.code != exitRuntime {
 		t.Fatalf("code %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.HasPrefix(r.stderr, "sockgate: emit: redis redis://"+addr+" unreachable: ") {
+	// go-redis's own "failed to dial" line comes first, through the same
+	// logger (transport/redislog).
+	if !strings.Contains(r.stderr, "sockgate: emit: redis redis://"+addr+" unreachable: ") ||
+		!strings.Contains(r.stderr, "component=go-redis") {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }

@@ -159,7 +159,7 @@ func measureEmit(ctx context.Context, cfg emitConfig) (emitResult, error) {
 
 	after := g.Stats()
 	res.Seconds = elapsed.Seconds()
-	res.Published = after.Published - before.Published
+	res.Published = after.Confirmed() - before.Confirmed()
 	res.Dropped = after.Dropped - before.Dropped
 	res.Failed = after.Failed - before.Failed
 	res.Rate = float64(res.Published) / res.Seconds

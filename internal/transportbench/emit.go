@@ -214,7 +214,7 @@ func measureWorker(ctx context.Context, b *brokers, cfg workerConfig) (row, erro
 
 	after := g.Stats()
 	r.Seconds = elapsed.Seconds()
-	r.Published = after.Published - before.Published
+	r.Published = after.Confirmed() - before.Confirmed()
 	r.Dropped = after.Dropped - before.Dropped
 	r.Failed = after.Failed - before.Failed
 	r.Rate = float64(r.Published) / r.Seconds

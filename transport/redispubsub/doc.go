@@ -6,7 +6,11 @@
 // Publish sends a batch as PUBLISH commands in one pipelined round trip and
 // reports how many leading messages Redis acknowledged. go-redis's own
 // retry of a failed pipeline is disabled for these commands, because it
-// would publish the acknowledged prefix again; the caller retries msgs[n:].
+// would publish the acknowledged prefix again; the caller retries msgs[n:]
+// (an error wrapping transport.ErrNotSent says none of them was written).
+// PublishCounted also returns PUBLISH's replies, the subscriptions each
+// message reached, and Receivers asks PUBSUB NUMSUB
+// (transport.ReceiverCounter).
 //
 // Subscribe gives each subscription its own connection and its own receive
 // loop (not go-redis's PubSub.Channel, which drops messages when its Go

@@ -40,7 +40,7 @@ func newEnv(t testing.TB) *env {
 func newEnvOn(t testing.TB, mr *miniredis.Miniredis) *env {
 	t.Helper()
 	// miniredis under -race on a small machine can take longer than the
-	// default 3 s ReadTimeout to answer a 10,000-message pipeline.
+	// default 5 s ReadTimeout to answer a 10,000-message pipeline.
 	client := redis.NewClient(&redis.Options{Addr: mr.Addr(), ReadTimeout: 30 * time.Second})
 	logs := &logRecorder{}
 	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: slog.New(logs)})

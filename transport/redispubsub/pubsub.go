@@ -2,6 +2,7 @@ package redispubsub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -21,6 +22,7 @@ var (
 	_ interface {
 		SubscribeReport(context.Context, string, func(bool, error)) (<-chan []byte, error)
 	} = (*PubSub)(nil)
+	_ transport.ReceiverCounter = (*PubSub)(nil)
 )
 
 // SubscriptionBuffer is the capacity of the Go channel Subscribe returns.
@@ -65,8 +67,8 @@ type Config struct {
 }
 
 // PubSub is the Redis pub/sub transport: a transport.Publisher,
-// transport.Subscriber and transport.Pinger over an injected go-redis
-// client.
+// transport.Subscriber, transport.Pinger and transport.ReceiverCounter
+// over an injected go-redis client.
 //
 // Delivery is at most once. A message reaches the subscribers connected
 // to Redis when it is published, and no one else; messages published while
@@ -75,9 +77,10 @@ type Config struct {
 //
 // All methods are safe for concurrent use.
 type PubSub struct {
-	client redis.UniversalClient
-	logger *slog.Logger
-	onSub  func(channel string, subscribed bool, err error)
+	client  redis.UniversalClient
+	logger  *slog.Logger
+	onSub   func(channel string, subscribed bool, err error)
+	cluster bool // receiver counts are a node's own: unknown
 
 	mu     sync.Mutex
 	closed bool
@@ -95,11 +98,13 @@ func New(cfg Config) (*PubSub, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, done: make(chan struct{})}, nil
+	_, cluster := cfg.Client.(*redis.ClusterClient)
+	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, cluster: cluster, done: make(chan struct{})}, nil
 }
 
-// publishCmd is a PUBLISH that go-redis must not send again by itself and
-// that remembers whether its reply was read.
+// publishCmd is a PUBLISH that go-redis must not send again by itself, that
+// remembers whether its reply was read, and that knows whether its message
+// was handed to go-redis's writer.
 //
 // go-redis retries a whole pipeline when the connection fails while the
 // replies are read (MaxRetries, 3 by default), which would publish the
@@ -112,7 +117,9 @@ func New(cfg Config) (*PubSub, error) {
 // both behaviours.
 type publishCmd struct {
 	*redis.IntCmd
+	msg     []byte
 	replied bool // a non-error reply was read
+	written bool // go-redis's writer read msg: it may have reached Redis
 }
 
 // NoRetry tells go-redis not to retry a pipeline holding this command.
@@ -128,22 +135,42 @@ func (c *publishCmd) SetErr(err error) {
 
 // payload hands a message to go-redis's writer without a copy. Boxing a
 // []byte into an interface allocates a slice header; a struct holding one
-// pointer does not. It is only read while Exec runs.
-type payload struct{ b *[]byte }
+// pointer does not. It is only read while Exec runs, by the writer alone
+// (go-redis encodes an encoding.BinaryMarshaler argument as it writes it),
+// so MarshalBinary marks the command as written.
+type payload struct{ c *publishCmd }
 
 // MarshalBinary returns the message itself.
-func (p payload) MarshalBinary() ([]byte, error) { return *p.b, nil }
+func (p payload) MarshalBinary() ([]byte, error) {
+	p.c.written = true
+	return p.c.msg, nil
+}
 
 // Publish sends msgs to channel with PUBLISH commands in one pipelined
 // round trip. It returns how many leading messages Redis acknowledged; on
-// error msgs[n:] were not acknowledged (the first of them may still have
-// been delivered, when the connection broke after Redis ran the command
-// but before its reply arrived). After Close it returns
-// transport.ErrClosed.
+// error msgs[n:] were not acknowledged. The error wraps
+// transport.ErrNotSent when none of msgs[n:] was written (no connection
+// could be made, ctx was done first); otherwise any of them may have been
+// delivered (the connection broke, or the read timed out, after Redis had
+// received them). After Close it returns transport.ErrClosed.
 //
 // With a Cluster client every message of a channel goes to the node that
 // owns the channel's hash slot, so one call stays in order.
 func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
+	return p.publish(ctx, channel, msgs, nil)
+}
+
+// PublishCounted is Publish that also stores in receivers[i] the reply of
+// msgs[i]'s PUBLISH, the number of subscribers it reached, for every i < n
+// (see transport.ReceiverCounter). With a Cluster client a node counts
+// only its own subscribers, so every count is -1 (unknown). It panics if
+// receivers is shorter than msgs.
+func (p *PubSub) PublishCounted(ctx context.Context, channel string, msgs [][]byte, receivers []int64) (int, error) {
+	_ = receivers[:len(msgs)]
+	return p.publish(ctx, channel, msgs, receivers)
+}
+
+func (p *PubSub) publish(ctx context.Context, channel string, msgs [][]byte, receivers []int64) (int, error) {
 	select {
 	case <-p.done:
 		return 0, transport.ErrClosed
@@ -153,7 +180,7 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 		return 0, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("redispubsub: publish to %q: %w", channel, err)
+		return 0, fmt.Errorf("redispubsub: publish to %q: %w: %w", channel, transport.ErrNotSent, err)
 	}
 
 	// Slabs of arguments, commands and interface values per call; per
@@ -163,31 +190,71 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 	cmds := make([]redis.Cmder, len(msgs))
 	var ch any = channel
 	for i := range msgs {
+		pc := &pcs[i]
+		pc.msg = msgs[i]
 		a := args[3*i : 3*i+3 : 3*i+3]
-		a[0], a[1], a[2] = "publish", ch, payload{&msgs[i]}
+		a[0], a[1], a[2] = "publish", ch, payload{pc}
 		cmd := redis.NewIntCmd(ctx, a...)
 		cmd.SetFirstKeyPos(1) // route by channel in a cluster
-		pcs[i].IntCmd = cmd
-		cmds[i] = &pcs[i]
+		pc.IntCmd = cmd
+		cmds[i] = pc
 	}
 	pipe := p.client.Pipeline()
 	_ = pipe.BatchProcess(ctx, cmds...)
 	_, execErr := pipe.Exec(ctx)
-	if execErr == nil {
-		return len(msgs), nil
-	}
 
 	// Replies come back in order: count the acknowledged prefix.
-	n := 0
-	for n < len(pcs) && pcs[n].replied {
-		n++
+	n := len(pcs)
+	if execErr != nil {
+		n = 0
+		for n < len(pcs) && pcs[n].replied {
+			n++
+		}
+	}
+	if receivers != nil {
+		for i := range n {
+			if p.cluster {
+				receivers[i] = -1
+			} else {
+				receivers[i] = pcs[i].Val()
+			}
+		}
+	}
+	if execErr == nil {
+		return n, nil
 	}
 	if n < len(pcs) {
 		if err := pcs[n].Err(); err != nil {
 			execErr = err // the failure of message n+1 itself
 		}
+		if !pcs[n].written {
+			execErr = fmt.Errorf("%w: %w", transport.ErrNotSent, execErr)
+		}
 	}
 	return n, fmt.Errorf("redispubsub: publish to %q: failed after %d of %d messages: %w", channel, n, len(msgs), execErr)
+}
+
+// Receivers returns the number of subscribers of channel now (PUBSUB
+// NUMSUB), see transport.ReceiverCounter; -1 with a Cluster client, and -1
+// when Redis refuses the command (an ACL without PUBSUB: Redis answered, so
+// it is reachable, but cannot tell). After Close it returns
+// transport.ErrClosed.
+func (p *PubSub) Receivers(ctx context.Context, channel string) (int64, error) {
+	if p.isClosed() {
+		return 0, transport.ErrClosed
+	}
+	if p.cluster {
+		return -1, nil
+	}
+	counts, err := p.client.PubSubNumSub(ctx, channel).Result()
+	if err != nil {
+		var reply redis.Error
+		if errors.As(err, &reply) {
+			return -1, nil
+		}
+		return 0, fmt.Errorf("redispubsub: receivers of %q: %w", channel, err)
+	}
+	return counts[channel], nil
 }
 
 // Subscribe subscribes to channel and returns a Go channel of the
