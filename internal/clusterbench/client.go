@@ -18,10 +18,7 @@ import (
 // decodes no JSON: it scans each event for its "p" (phase), "i" (sequence)
 // and "t" (send time, Unix ns) fields.
 
-var (
-	errHandshake = errors.New("clusterbench: handshake")
-	errFrame     = errors.New("clusterbench: bad frame")
-)
+var errHandshake = errors.New("clusterbench: handshake")
 
 // client is one connection to a server under test.
 type client struct {

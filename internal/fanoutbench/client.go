@@ -194,17 +194,6 @@ func (f *fleet) wait(ctx context.Context, p *phase, idle time.Duration) {
 	}
 }
 
-// alive counts connections still open.
-func (f *fleet) alive() int {
-	n := 0
-	for _, c := range f.conns {
-		if !c.dead.Load() {
-			n++
-		}
-	}
-	return n
-}
-
 func dialOne(ctx context.Context, f *fleet, addr string) (*wsConn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)

@@ -26,9 +26,8 @@ import (
 const deadline = peertest.Deadline
 
 type (
-	line    = peertest.Line
-	lineLog = peertest.LineLog
-	proc    = peertest.Proc
+	line = peertest.Line
+	proc = peertest.Proc
 )
 
 // requirePython skips the test (fails it with CI=true) when the python side

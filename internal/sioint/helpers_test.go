@@ -22,9 +22,8 @@ const deadline = peertest.Deadline
 var testSecret = []byte("sioint-secret-0123456789abcdefghijklmnop")
 
 type (
-	line    = peertest.Line
-	lineLog = peertest.LineLog
-	proc    = peertest.Proc
+	line = peertest.Line
+	proc = peertest.Proc
 )
 
 // nodeDir holds the npm packages and the JS scripts.
