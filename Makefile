@@ -4,6 +4,8 @@
 GO         ?= go
 PYTHON     ?= /usr/bin/python3
 FUZZTIME   ?= 20s
+# Run by version, not required in go.mod, so library users inherit nothing.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The shared Redis for integration tests that do not start their own
 # (transport/redispubsub's Real* tests read SOCKGATE_TEST_REDIS_ADDR).
 REDIS_HOST ?= 127.0.0.1
@@ -91,6 +93,8 @@ lint: wire-check
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags integration ./...
 
 # Regenerate di/wire_gen.go (Wire v0.7.0, pinned as a Go tool in go.mod).
 wire:
