@@ -196,13 +196,14 @@ func TestKillAndRestart(t *testing.T) {
 	r := newRig(t, gateway.AtLeastOnce)
 	r.py.emit.waitSent(t, faultAt)
 	r.gon.emit.waitSent(t, faultAt)
+	killedAfter := r.gon.emit.sent.Load()
 	r.rs.Kill()
 	down := time.Now()
 	r.gon.emit.waitSent(t, faultAt+1500) // 1.5 s down at 1,000/s
 	r.rs.Restart()
 	t.Logf("redis-server down %v", time.Since(down).Round(time.Millisecond))
 	r.finish(t)
-	checkBoth(t, r, gateway.AtLeastOnce)
+	checkBoth(t, r, gateway.AtLeastOnce, killedAfter)
 }
 
 func TestPausePastReadTimeout(t *testing.T) {
@@ -220,7 +221,7 @@ func TestPausePastReadTimeout(t *testing.T) {
 			r.rs.Resume()
 			t.Logf("redis-server paused %v", time.Since(paused).Round(time.Millisecond))
 			r.finish(t)
-			checkBoth(t, r, mode)
+			checkBoth(t, r, mode, 0)
 		})
 	}
 }
@@ -239,36 +240,60 @@ func TestClientKill(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("CLIENT KILL: %d pub/sub and %d other connections", subs, normal)
 	r.finish(t)
-	checkBoth(t, r, gateway.AtLeastOnce)
+	checkBoth(t, r, gateway.AtLeastOnce, 0)
 }
 
-// checkBoth asserts the suite's promises on both receivers.
-func checkBoth(t *testing.T, r *rig, mode gateway.Delivery) {
+// checkBoth asserts the suite's promises on both receivers. killedAfter,
+// when positive, is the last event emitted before redis-server was killed:
+// Redis may have answered a PUBLISH and died before writing the message to
+// its subscriber, so events emitted just before it may be missing
+// uncounted (at most killWindow).
+func checkBoth(t *testing.T, r *rig, mode gateway.Delivery, killedAfter int64) {
 	t.Helper()
-	// The Go node: never a duplicate; in at-least-once mode nothing
-	// missing that the worker did not count.
-	tl, st := report(t, r.gon)
-	assert.Zero(t, tl.duplicates, "a client of a Go node saw duplicates")
-	assert.Zero(t, tl.reordered, "reordered")
-	lost := unaccounted(st)
-	switch mode {
-	case gateway.AtLeastOnce:
-		assert.Equal(t, uint64(tl.missing), lost, "go node: missing events against Unreceived + Dropped")
-	case gateway.AtMostOnce:
-		assert.GreaterOrEqual(t, uint64(tl.missing), lost, "go node: missing events against Unreceived + Dropped")
-		assert.LessOrEqual(t, uint64(tl.missing), lost+st.Unconfirmed, "go node: missing events against Unreceived + Dropped + Unconfirmed")
+	for _, rc := range []*receiver{r.gon, r.py} {
+		tl, st := report(t, rc)
+		counted := unaccounted(st)
+		missing := uint64(tl.missing)
+		if killedAfter > 0 && missing > counted {
+			var near uint64
+			for _, n := range tl.gaps {
+				if n <= killedAfter && n > killedAfter-killWindow {
+					near++
+				}
+			}
+			if missing-counted <= near {
+				t.Logf("%s: %d events Redis confirmed and lost with its process (emitted just before the kill)", rc.name, missing-counted)
+				missing = counted
+			}
+		}
+		assert.Zero(t, tl.reordered, "%s: reordered", rc.name)
+		switch mode {
+		case gateway.AtLeastOnce:
+			assert.Equal(t, counted, missing, "%s: missing events against Unreceived + Dropped", rc.name)
+			assert.LessOrEqual(t, uint64(tl.duplicates), st.Resent, "%s: duplicates against Resent", rc.name)
+			// Every fault here ends within the resume grace, and
+			// python-socketio resubscribes 1 s after it lost Redis:
+			// nothing is missing beyond the kill's window.
+			assert.LessOrEqual(t, uint64(tl.missing), uint64(killWindowIf(killedAfter)), "%s: events missing although the subscribers came back within the grace", rc.name)
+		case gateway.AtMostOnce:
+			assert.Zero(t, tl.duplicates, "%s: duplicates in at-most-once mode", rc.name)
+			// Unconfirmed messages may have been delivered.
+			assert.GreaterOrEqual(t, missing, counted-st.Unconfirmed, "%s: missing against Unreceived + Dropped - Unconfirmed", rc.name)
+			assert.LessOrEqual(t, missing, counted, "%s: missing against Unreceived + Dropped", rc.name)
+		}
+		if rc == r.gon {
+			assert.Zero(t, tl.duplicates, "a client of a Go node saw a duplicate")
+		}
 	}
+}
 
-	// python-socketio: it has no id to drop a repeat by, so duplicates are
-	// possible in at-least-once mode; what it missed is counted.
-	tl, st = report(t, r.py)
-	lost = unaccounted(st)
-	switch mode {
-	case gateway.AtLeastOnce:
-		assert.Equal(t, uint64(tl.missing), lost, "python: missing events against Unreceived + Dropped")
-	case gateway.AtMostOnce:
-		assert.Zero(t, tl.duplicates, "python: duplicates in at-most-once mode")
-		assert.GreaterOrEqual(t, uint64(tl.missing), lost)
-		assert.LessOrEqual(t, uint64(tl.missing), lost+st.Unconfirmed)
+// killWindow bounds the events a kill -9 can take with Redis's process
+// after Redis confirmed them.
+const killWindow = 100
+
+func killWindowIf(killedAfter int64) int {
+	if killedAfter > 0 {
+		return killWindow
 	}
+	return 0
 }

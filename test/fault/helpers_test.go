@@ -189,11 +189,12 @@ func seqN(l line) int64 {
 // tally is what a sequence-checking client received of events 1..total.
 type tally struct {
 	total      int64
-	received   int   // distinct events
-	duplicates int   // events received more than once (extra copies)
-	reordered  int   // events received after a later one
-	missing    int64 // events never received
-	firstGap   int64 // the first missing event, 0 if none
+	received   int     // distinct events
+	duplicates int     // events received more than once (extra copies)
+	reordered  int     // events received after a later one
+	missing    int64   // events never received
+	firstGap   int64   // the first missing event, 0 if none
+	gaps       []int64 // the missing events
 }
 
 func count(c *pyClient, total int64) tally {
@@ -219,6 +220,7 @@ func count(c *pyClient, total int64) tally {
 	for n := int64(1); n <= total; n++ {
 		if seen[n] == 0 {
 			tl.missing++
+			tl.gaps = append(tl.gaps, n)
 			if tl.firstGap == 0 {
 				tl.firstGap = n
 			}
