@@ -117,3 +117,35 @@ func TestTokenErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenClaim: the user ID goes in --claim, whose default is
+// SOCKET_AUTH_USER_CLAIM; a date claim is refused.
+func TestTokenClaim(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("SOCKET_AUTH_SECRET", tokenTestSecret)
+	t.Setenv("SOCKET_AUTH_USER_CLAIM", "uid")
+	h, err := auth.NewHMAC([]byte(tokenTestSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err := h.WithUserClaim("uid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "token", "--user", "42")
+	tok := strings.TrimSpace(r.stdout)
+	if c, err := uid.Verify(tok); err != nil || c.User != "42" {
+		t.Fatalf("SOCKET_AUTH_USER_CLAIM=uid: claims %+v, err %v, stderr %q", c, err, r.stderr)
+	}
+	if _, err := h.Verify(tok); !errors.Is(err, auth.ErrMalformed) {
+		t.Fatalf("a uid token verified with the sub claim: %v", err)
+	}
+	r = runCLI(t, nil, "token", "--user", "42", "--claim", "sub")
+	if c, err := h.Verify(strings.TrimSpace(r.stdout)); err != nil || c.User != "42" {
+		t.Fatalf("--claim sub: claims %+v, err %v", c, err)
+	}
+	r = runCLI(t, nil, "token", "--user", "42", "--claim", "exp")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `--claim: auth: invalid key: user claim "exp" is a date claim`) {
+		t.Fatalf("--claim exp: code %d, stderr %q", r.code, r.stderr)
+	}
+}
