@@ -56,10 +56,12 @@ type KeySetConfig struct {
 
 // KeySetStats are the counters of a KeySet's JWKS file.
 type KeySetStats struct {
-	// Reloads counts the re-reads of the JWKS file that replaced the keys.
+	// Reloads counts the re-reads of the JWKS file that replaced the keys
+	// (not the first read, by NewKeySet).
 	Reloads uint64
-	// ReloadFailures counts the re-reads that failed (the file could not
-	// be read, or ParseJWKS refused it); the keys stayed as they were.
+	// ReloadFailures counts the re-reads that failed, automatic or by
+	// Reload (the file could not be read, or ParseJWKS refused it); the
+	// keys stayed as they were.
 	ReloadFailures uint64
 }
 
@@ -245,7 +247,6 @@ func (s *KeySet) maybeReload() {
 		return
 	}
 	if err := s.reloadLocked(); err != nil {
-		s.failures.Add(1)
 		s.log.Warn("auth: JWKS file not re-read; the keys read before stay in use", "err", err)
 	}
 }
@@ -269,6 +270,7 @@ func (s *KeySet) reloadLocked() error {
 	keys, skipped, stamp, err := readJWKS(s.file)
 	s.fileStamp = stamp
 	if err != nil {
+		s.failures.Add(1)
 		return err
 	}
 	if len(skipped) > 0 {
