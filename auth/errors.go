@@ -2,8 +2,8 @@ package auth
 
 import "errors"
 
-// The errors of this package. Verify, NewHMAC, NewKeySet, ParsePEM and
-// ParseJWKS wrap them with detail (fmt.Errorf("%w: ...")); match them with
+// The errors of this package. Verify, NewHMAC, NewKeySet, ParsePEM,
+// ParseJWKS and the others wrap them with detail (fmt.Errorf("%w: ...")); match them with
 // errors.Is.
 var (
 	// ErrMalformed: the token is not a well-formed JWT (wrong number of
@@ -26,6 +26,7 @@ var (
 	ErrUnknownKey = errors.New("auth: unknown key")
 	// ErrKey: a key or key set given to NewKeySet, ParsePEM or ParseJWKS
 	// cannot be used (not a supported key, malformed, too weak), or a
-	// KeySetConfig setting is invalid. The wrapped message names it.
+	// setting is invalid (of KeySetConfig, or a user claim name given to
+	// CheckUserClaim or HMAC.WithUserClaim). The wrapped message names it.
 	ErrKey = errors.New("auth: invalid key")
 )

@@ -46,11 +46,17 @@ func PublicKey(id string, pub crypto.PublicKey) (Key, error) {
 func publicAlgorithm(pub crypto.PublicKey) (string, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return "", fmt.Errorf("nil RSA key")
+		}
 		if n := k.N.BitLen(); n < MinRSABits {
 			return "", fmt.Errorf("RSA key of %d bits, want at least %d", n, MinRSABits)
 		}
 		return RS256, nil
 	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil {
+			return "", fmt.Errorf("nil ECDSA key")
+		}
 		if k.Curve != elliptic.P256() {
 			return "", fmt.Errorf("ECDSA key on %s, want P-256 (ES256)", k.Curve.Params().Name)
 		}

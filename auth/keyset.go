@@ -113,8 +113,12 @@ func NewKeySet(cfg KeySetConfig) (*KeySet, error) {
 		}
 	}
 	for i, k := range cfg.Keys {
-		if alg, err := publicAlgorithm(k.Public); err != nil || alg != k.Algorithm {
-			return nil, fmt.Errorf("%w: key %d (kid %q): algorithm %q does not fit the key (%v)", ErrKey, i, k.ID, k.Algorithm, err)
+		alg, err := publicAlgorithm(k.Public)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: key %d (kid %q): %w", ErrKey, i, k.ID, err)
+		case alg != k.Algorithm:
+			return nil, fmt.Errorf("%w: key %d (kid %q): algorithm %q does not fit the key (want %s)", ErrKey, i, k.ID, k.Algorithm, alg)
 		}
 	}
 	algs, err := acceptedAlgorithms(cfg)

@@ -297,7 +297,8 @@ func TestNewKeySetRefuses(t *testing.T) {
 		{"short secret", auth.KeySetConfig{Secret: []byte("short")}, auth.ErrSecret, "auth: secret too short: 5 bytes, want at least 32"},
 		{"unknown alg", auth.KeySetConfig{Keys: []auth.Key{r}, Algorithms: []string{"RS512"}}, auth.ErrKey, `auth: invalid key: unsupported algorithm "RS512" (want [HS256 RS256 ES256 EdDSA])`},
 		{"HS256 without secret", auth.KeySetConfig{Keys: []auth.Key{r}, Algorithms: []string{"HS256"}}, auth.ErrKey, "auth: invalid key: algorithm HS256 without a secret"},
-		{"mislabelled key", auth.KeySetConfig{Keys: []auth.Key{{Algorithm: auth.ES256, Public: r.Public}}}, auth.ErrKey, `auth: invalid key: key 0 (kid ""): algorithm "ES256" does not fit the key (<nil>)`},
+		{"mislabelled key", auth.KeySetConfig{Keys: []auth.Key{{Algorithm: auth.ES256, Public: r.Public}}}, auth.ErrKey, `auth: invalid key: key 0 (kid ""): algorithm "ES256" does not fit the key (want RS256)`},
+		{"unsupported key", auth.KeySetConfig{Keys: []auth.Key{{ID: "x", Algorithm: auth.HS256, Public: []byte("k")}}}, auth.ErrKey, `auth: invalid key: key 0 (kid "x"): unsupported public key type []uint8 (want RSA, ECDSA P-256 or Ed25519)`},
 		{"missing file", auth.KeySetConfig{JWKSFile: "/nonexistent/jwks.json"}, auth.ErrKey, "auth: invalid key: JWKS file: open /nonexistent/jwks.json: no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -108,15 +108,16 @@ func newVerifier(algs []string, userClaim string, now func() time.Time, keys fun
 }
 
 // verify checks token. In order, it refuses: input longer than
-// MaxTokenLen, with a character outside base64url and '.' or not three
-// parts (ErrMalformed); what golang-jwt cannot split and decode, claims that are
-// not a JSON object and registered dates that are not numbers from 0 to
+// MaxTokenLen, with a character outside base64url and '.', or not three
+// parts (ErrMalformed); what golang-jwt cannot decode, claims that are not
+// a JSON object, and registered dates that are not numbers from 0 to the
 // year 9999 (ErrMalformed); a header without a string "alg"
 // (ErrMalformed), or naming an algorithm not in v.algs, or with "crit"
 // (ErrAlgorithm); a token for which keys has no key (ErrUnknownKey); a
-// signature that does not match (ErrSignature); no "exp", a token past
-// its "exp" or before its "iat" or "nbf" by Leeway (ErrExpired); and no
-// "iat" or no non-empty string user claim (ErrMalformed).
+// signature that does not match (ErrSignature); no "exp" (ErrMalformed);
+// a token past its "exp" or before its "iat" or "nbf" by Leeway
+// (ErrExpired); and no "iat" or no non-empty string user claim
+// (ErrMalformed).
 func (v *verifier) verify(token string) (Claims, error) {
 	if err := checkShape(token); err != nil {
 		return Claims{}, err
