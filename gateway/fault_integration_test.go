@@ -4,6 +4,8 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +57,19 @@ type delayedSub struct {
 func startDelayedSub(t *testing.T, addr, channel string, delay time.Duration) *delayedSub {
 	t.Helper()
 	s := &delayedSub{got: map[int64]int{}, wake: make(chan struct{}, 1)}
-	client := redis.NewClient(&redis.Options{Addr: addr, DialerRetries: 1, MaxRetries: -1})
+	// go-redis reconnects and resubscribes a PubSub by itself when a
+	// receive fails, before the error reaches us: a subscription we never
+	// read would exist for a moment and take messages. Dials are allowed
+	// only while this goroutine subscribes.
+	var dialOK atomic.Bool
+	client := redis.NewClient(&redis.Options{Addr: addr, DialerRetries: 1, MaxRetries: -1,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if !dialOK.Load() {
+				return nil, errors.New("delayedSub: not subscribing now")
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var (
@@ -77,10 +91,13 @@ func startDelayedSub(t *testing.T, addr, channel string, delay time.Duration) *d
 		defer close(done)
 		for ctx.Err() == nil {
 			psMu.Lock()
+			dialOK.Store(true)
 			ps := client.Subscribe(ctx, channel)
 			cur = ps
 			psMu.Unlock()
-			if _, err := ps.Receive(ctx); err == nil { // the confirmation
+			_, err := ps.Receive(ctx) // the confirmation
+			dialOK.Store(false)
+			if err == nil {
 				s.lastUp.Store(time.Now().UnixNano())
 				s.first.Store(0)
 				s.subs.Add(1)
@@ -155,9 +172,17 @@ func (s *delayedSub) tally(n int64) (missing []int64, dups int) {
 // emitter emits seq 0, 1, 2, ... at about rate a second until stopped.
 type emitter struct {
 	next atomic.Int64
+	mu   sync.Mutex // held while a tick's events are emitted; pause holds it
 	stop chan struct{}
 	done chan struct{}
 }
+
+// pause waits for the tick being emitted, if any, and stops the emitter
+// until resume.
+func (e *emitter) pause() { e.mu.Lock() }
+
+// resume lets a paused emitter go on.
+func (e *emitter) resume() { e.mu.Unlock() }
 
 func startEmitter(t *testing.T, g *gateway.Worker, perSecond int) *emitter {
 	e := &emitter{stop: make(chan struct{}), done: make(chan struct{})}
@@ -173,9 +198,11 @@ func startEmitter(t *testing.T, g *gateway.Worker, perSecond int) *emitter {
 				return
 			case <-tk.C:
 			}
+			e.mu.Lock()
 			for range each {
 				start := time.Now()
 				if err := g.EmitToRoom(context.Background(), "r", "seq", e.next.Add(1)-1); err != nil {
+					e.mu.Unlock()
 					t.Errorf("emit: %v", err)
 					return
 				}
@@ -183,6 +210,7 @@ func startEmitter(t *testing.T, g *gateway.Worker, perSecond int) *emitter {
 					t.Errorf("an emit took %v: emits must not wait on the broker", d)
 				}
 			}
+			e.mu.Unlock()
 		}
 	}()
 	return e
@@ -303,9 +331,13 @@ func TestFaultKillRestartBeyondGrace(t *testing.T) {
 	e.until(t, 300)
 
 	// Nothing in flight at the kill, so no outcome is unknown and the
-	// count can be exact; the emitter keeps running through the outage.
+	// count can be exact (a message Redis confirmed just before a kill can
+	// die with it, unwritten to its subscriber); the emitter goes on
+	// through the outage.
+	e.pause()
 	flushFor(t, g, wait)
 	rs.Kill()
+	e.resume()
 	require.Eventually(t, func() bool { return !g.Stats().Connected }, wait, time.Millisecond)
 	rs.Restart()
 	require.Eventually(t, func() bool { return sub.subs.Load() == 2 }, wait, time.Millisecond, "the subscriber resubscribed")
