@@ -1,6 +1,7 @@
 // Package servermetrics exports the counters of sockgate's Socket.IO
-// server (socketio.Server.Stats) to Prometheus. It is apart from package
-// metrics, which workers import, so that a worker does not link the
+// server (socketio.Server.Stats) and of its cluster manager
+// (cluster.Manager: Health and Stats) to Prometheus. It is apart from
+// package metrics, which workers import, so that a worker does not link the
 // server.
 //
 // NewCollector reads one Stats snapshot per scrape and reports it as:
@@ -27,6 +28,25 @@
 //
 // Every refusal of the server's memory bounds is in clients_closed_total
 // or handshakes_refused_total (docs/server.md, "Bounded memory").
+//
+// NewClusterCollector reports a server node's cluster manager:
+//
+//	sockgate_cluster_subscribed                gauge    1 while the node receives the channel, 0 while local-only
+//	sockgate_cluster_received_total            counter  messages read from the channel
+//	sockgate_cluster_messages_total{result}    counter  by outcome: applied, own_skipped, malformed, unsafe,
+//	                                                    unknown, not_served, ignored, apply_error,
+//	                                                    seq_duplicate (sent twice by its host, dropped)
+//	sockgate_cluster_subscribe_failures_total  counter  failed attempts and unexpected ends
+//	sockgate_cluster_resubscribes_total        counter  times the subscription came back
+//	sockgate_cluster_acks_total{result}        counter  acks for other hosts: returned, failed, dropped
+//	sockgate_cluster_publish_errors_total      counter  local broadcasts that could not be encoded
+//	sockgate_cluster_duplicates_total          counter  persistent-transport redeliveries dropped by ID
+//	sockgate_cluster_transport_malformed_total counter  entries/messages the transport could not read
+//	sockgate_cluster_seq_unchecked_total       counter  messages too old to check for a duplicate (applied)
+//	sockgate_cluster_nonfinite_total           counter  messages whose NaN/±Infinity were delivered as null
+//
+// A server process registers both beside metrics.NewCollector
+// (manager.Gateway(), ...), which reports the node's publishing side.
 package servermetrics
 
 import (

@@ -1,9 +1,10 @@
-package metrics
+package servermetrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sockgate/sockgate/cluster"
+	"github.com/sockgate/sockgate/metrics"
 )
 
 // ClusterSource is what NewClusterCollector reads: a *cluster.Manager
@@ -12,6 +13,8 @@ type ClusterSource interface {
 	Health() cluster.Health
 	Stats() cluster.Stats
 }
+
+var _ ClusterSource = (*cluster.Manager)(nil)
 
 type clusterCollector struct {
 	src          ClusterSource
@@ -33,9 +36,9 @@ var _ prometheus.Collector = (*clusterCollector)(nil)
 // NewClusterCollector returns a prometheus.Collector reporting a cluster
 // manager's subscription state and counters under the sockgate_cluster_*
 // names listed in the package documentation. A server process registers it
-// beside NewCollector(manager.Gateway(), ...), which reports the publishing
-// side.
-func NewClusterCollector(src ClusterSource, opts CollectorOptions) prometheus.Collector {
+// beside metrics.NewCollector(manager.Gateway(), ...), which reports the
+// publishing side, and NewCollector(server, ...).
+func NewClusterCollector(src ClusterSource, opts metrics.CollectorOptions) prometheus.Collector {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
 	}
