@@ -292,16 +292,6 @@ type subscription struct {
 
 func (c subscription) active() bool { return c.plain != nil || c.acked != nil }
 
-// subscriptionReporter is the optional capability of a Subscriber whose
-// subscription outlives broker outages behind one open Go channel
-// (redispubsub.PubSub: go-redis reconnects and resubscribes by itself): it
-// tells report when the subscription is lost (false, with the error) and
-// restored (true). The manager uses it, so Health is right without any
-// wiring.
-type subscriptionReporter interface {
-	SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error)
-}
-
 // subscribeOnce subscribes once, preferring the acknowledged form, then
 // the reporting one.
 func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
@@ -310,7 +300,7 @@ func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
 		ch, err := as.SubscribeAck(ctx, m.channel)
 		return subscription{acked: ch}, err
 	}
-	if rs, ok := m.sub.(subscriptionReporter); ok {
+	if rs, ok := m.sub.(transport.SubscriptionReporter); ok {
 		ch, err := rs.SubscribeReport(ctx, m.channel, func(up bool, err error) {
 			if m.subGen.Load() == gen && ctx.Err() == nil {
 				m.reported(up, err)
@@ -462,22 +452,6 @@ func (m *Manager) subscribed() {
 	} else {
 		m.log.Info("cluster: subscribed to the broker")
 	}
-}
-
-// SubscriptionChanged lets a transport report that a subscription made
-// earlier was lost or restored in the background (go-redis reconnects and
-// resubscribes by itself, keeping the Go channel open). A Subscriber that
-// reports by itself, as redispubsub.PubSub does, needs no wiring, and its
-// reports through this method are ignored (they would count twice);
-// others may wire it. Reports for other channels are ignored.
-func (m *Manager) SubscriptionChanged(channel string, subscribed bool, err error) {
-	if channel != m.channel || m.closed.Load() {
-		return
-	}
-	if _, self := m.sub.(subscriptionReporter); self {
-		return
-	}
-	m.reported(subscribed, err)
 }
 
 // reported applies a background report on the subscription.

@@ -16,13 +16,11 @@ import (
 
 // Compile-time checks.
 var (
-	_ transport.Publisher  = (*PubSub)(nil)
-	_ transport.Subscriber = (*PubSub)(nil)
-	_ transport.Pinger     = (*PubSub)(nil)
-	_ interface {
-		SubscribeReport(context.Context, string, func(bool, error)) (<-chan []byte, error)
-	} = (*PubSub)(nil)
-	_ transport.ReceiverCounter = (*PubSub)(nil)
+	_ transport.Publisher            = (*PubSub)(nil)
+	_ transport.Subscriber           = (*PubSub)(nil)
+	_ transport.Pinger               = (*PubSub)(nil)
+	_ transport.SubscriptionReporter = (*PubSub)(nil)
+	_ transport.ReceiverCounter      = (*PubSub)(nil)
 )
 
 // SubscriptionBuffer is the capacity of the Go channel Subscribe returns.
@@ -273,10 +271,10 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 // becomes of this subscription in the background, as OnSubscription is
 // told: false with the error when receiving failed (the Go channel stays
 // open while go-redis reconnects), true once Redis confirmed the
-// subscription again. It is not told of the first confirmation, which
-// SubscribeReport's nil error is. report is called from the
-// subscription's receive loop, after OnSubscription, and must return
-// quickly. cluster.Manager uses it to keep its Health right.
+// subscription again (transport.SubscriptionReporter). It is not told of
+// the first confirmation, which SubscribeReport's nil error is. report is
+// called from the subscription's receive loop, after OnSubscription, and
+// must return quickly. cluster.Manager uses it to keep its Health right.
 func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error) {
 	p.mu.Lock()
 	if p.closed {
