@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/ratelog"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport"
 )
@@ -123,9 +124,9 @@ type Manager struct {
 	ackTimeout time.Duration
 	acks       chan struct{} // semaphore of pending acknowledgements
 	log        *slog.Logger
-	badLog     *rateLog // hostile input
-	warnLog    *rateLog // other recurring problems
-	noteLog    *rateLog // what was made of valid input: duplicates dropped, NaN made null
+	badLog     *ratelog.Logger // hostile input
+	warnLog    *ratelog.Logger // other recurring problems
+	noteLog    *ratelog.Logger // what was made of valid input: duplicates dropped, NaN made null
 
 	worker  *gateway.Worker
 	gw      *serverGateway
@@ -210,9 +211,9 @@ func New(cfg Config) (*Manager, error) {
 		codec: cfg.Codec, hostID: cfg.HostID, userRoom: cfg.UserRoom, ackTimeout: cfg.AckTimeout,
 		acks:    make(chan struct{}, cfg.MaxPendingAcks),
 		log:     log,
-		badLog:  &rateLog{log: log, interval: time.Second},
-		warnLog: &rateLog{log: log, interval: time.Second},
-		noteLog: &rateLog{log: log, interval: time.Second},
+		badLog:  ratelog.New(log, time.Second),
+		warnLog: ratelog.New(log, time.Second),
+		noteLog: ratelog.New(log, time.Second),
 		worker:  w,
 		health:  Health{Since: time.Now()},
 	}
@@ -270,17 +271,12 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
-// retryInterval bounds the wait between subscription attempts. It does not
-// grow: an attempt on a broker that is down costs one refused connection,
-// and a node must be back within 100 ms of its broker, however long the
-// outage was.
-const retryInterval = 50 * time.Millisecond
-
-// jitter spreads retries over [d/2, d] so that the nodes of a cluster do
-// not all retry in the same instant after a broker outage.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
-}
+// retry is the wait between subscription attempts: 25-50 ms, jittered so
+// that the nodes of a cluster do not all retry in the same instant after a
+// broker outage. It does not grow: an attempt on a broker that is down
+// costs one refused connection, and a node must be back within 100 ms of
+// its broker, however long the outage was.
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: true}
 
 // subscription is one subscription to the channel: plain (at most once)
 // or, when the Subscriber offers transport.AckSubscriber (a persistent
@@ -381,9 +377,6 @@ func parseID(id string) (n [3]uint64, ok bool) {
 // ctx.
 func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 	defer m.wg.Done()
-	timer := time.NewTimer(0)
-	<-timer.C
-	defer timer.Stop()
 	for {
 		if ch.active() {
 			m.drain(ch)
@@ -394,10 +387,7 @@ func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 			}
 			m.subscribeFailed(errors.New("subscription ended unexpectedly"))
 		}
-		timer.Reset(jitter(retryInterval))
-		select {
-		case <-timer.C:
-		case <-m.ctx.Done():
+		if !backoff.Sleep(m.ctx, nil, retry.Delay(1)) {
 			return
 		}
 		sctx, cancel := context.WithCancel(m.ctx)

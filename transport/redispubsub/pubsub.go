@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/backoff"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -30,18 +30,17 @@ var (
 // the messages in between are lost.
 const SubscriptionBuffer = 256
 
-// A receive error is retried after retryDelay, jittered to 50-100 %: the
+// A receive error is retried after retry, 50 ms jittered to 25-50 ms: the
 // delay does not grow, so a subscription is back within about 50 ms of
 // Redis's return however long the outage was. An attempt while Redis is
 // down costs one refused connection: go-redis dials a subscription's
 // connection directly, without the retries and the circuit breaker of its
 // command pool (which, after PoolSize failed dials, tries once a second).
-// While it fails, a Warn is logged at the first failure and then at most
-// once per failureLogInterval.
-const (
-	retryDelay         = 50 * time.Millisecond
-	failureLogInterval = 5 * time.Second
-)
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: true}
+
+// While receiving fails, a Warn is logged at the first failure and then at
+// most once per failureLogInterval.
+const failureLogInterval = 5 * time.Second
 
 // Config configures a PubSub.
 type Config struct {
@@ -380,14 +379,14 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 				since = now
 				p.notify(channel, false, err, report)
 			}
-			delay := jitter(retryDelay)
+			delay := retry.Delay(failures)
 			if failures == 1 || now.Sub(logged) >= failureLogInterval {
 				logged = now
 				p.logger.Warn("redispubsub: receive failed, retrying",
 					"channel", channel, "error", err, "failures", failures,
 					"down_for", now.Sub(since).Round(time.Millisecond), "retry_in", delay)
 			}
-			if !p.sleep(ctx, delay) {
+			if !backoff.Sleep(ctx, p.done, delay) {
 				return
 			}
 			continue
@@ -422,26 +421,6 @@ func (p *PubSub) notify(channel string, subscribed bool, err error, report func(
 	}
 	if report != nil {
 		report(subscribed, err)
-	}
-}
-
-// jitter spreads d over [d/2, d], so that the subscribers of a broker do
-// not all retry in the same instant.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits for d; it returns false early when ctx is done or p closes.
-func (p *PubSub) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-p.done:
-		return false
 	}
 }
 

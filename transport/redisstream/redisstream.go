@@ -35,6 +35,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/backoff"
 	"github.com/sockgate/sockgate/internal/pack"
 	"github.com/sockgate/sockgate/transport"
 )
@@ -55,9 +56,11 @@ const (
 	block    = 500 * time.Millisecond
 	batch    = 256
 	ackQueue = 4 * batch
-	retryMin = 50 * time.Millisecond
-	retryMax = time.Second
 )
+
+// retry is the wait after a failed read: 50 ms, doubling with each failure
+// in a row up to 1 s.
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: time.Second}
 
 // ErrConfig reports an invalid Config.
 var ErrConfig = errors.New("redisstream: invalid configuration")
@@ -670,18 +673,10 @@ func (p *PubSub) alive(ctx context.Context) bool {
 // retry logs a failed read (the first of an outage at Warn) and waits a
 // capped, growing delay.
 func (p *PubSub) retry(ctx context.Context, channel string, err error, failures int) {
-	d := retryMin << min(failures-1, 5)
-	d = min(d, retryMax)
 	if failures == 1 {
 		p.log.Warn("redisstream: read failed, retrying", "channel", channel, "error", err)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	case <-p.done:
-	}
+	backoff.Sleep(ctx, p.done, retry.Delay(failures))
 }
 
 func (p *PubSub) recovered(channel string, failures int) int {
