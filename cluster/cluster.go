@@ -14,6 +14,7 @@ import (
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
 	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/protocol"
 	"github.com/sockgate/sockgate/internal/ratelog"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport"
@@ -173,7 +174,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: negative AckTimeout or MaxPendingAcks", ErrConfig)
 	}
 	if cfg.Channel == "" {
-		cfg.Channel = "socketio"
+		cfg.Channel = protocol.DefaultChannel
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = codec.NewPython(codec.PythonConfig{})

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sockgate/sockgate/internal/engineio"
+	"github.com/sockgate/sockgate/internal/protocol"
 )
 
 // Middleware runs when a client connects to a namespace, before the
@@ -179,7 +180,7 @@ func (n *Namespace) broadcast(rooms, except []string, local bool, event string, 
 
 // encodeEvent builds the engine packets of an EVENT (or BINARY_EVENT).
 func (n *Namespace) encodeEvent(event string, id uint64, args []any) ([]*engineio.Packet, error) {
-	if reservedEvents[event] {
+	if protocol.Reserved(event) {
 		n.s.st.emitErrors.Add(1)
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
