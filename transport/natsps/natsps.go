@@ -26,12 +26,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -68,10 +68,7 @@ type PubSub struct {
 	log     *slog.Logger
 	dropped atomic.Uint64
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	life *shutdown.Group
 }
 
 var (
@@ -90,7 +87,7 @@ func New(cfg Config) (*PubSub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &PubSub{conn: cfg.Conn, log: cfg.Logger, done: make(chan struct{})}, nil
+	return &PubSub{conn: cfg.Conn, log: cfg.Logger, life: shutdown.New()}, nil
 }
 
 // subject checks that channel is one NATS subject that matches only
@@ -107,16 +104,10 @@ func subject(channel string) (string, error) {
 	return channel, nil
 }
 
-func (p *PubSub) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
 // Publish sends msgs to channel's subject and flushes; see the package doc
 // for what the count means.
 func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return 0, fmt.Errorf("natsps: publish to %q: %w", channel, transport.ErrClosed)
 	}
 	subj, err := subject(channel)
@@ -152,13 +143,9 @@ func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report fun
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.life.Add(1) {
 		return nil, fmt.Errorf("natsps: subscribe to %q: %w", channel, transport.ErrClosed)
 	}
-	p.wg.Add(1)
-	p.mu.Unlock()
 
 	var status chan nats.Status
 	if report != nil {
@@ -178,7 +165,7 @@ func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report fun
 		if status != nil {
 			p.conn.RemoveStatusListener(status)
 		}
-		p.wg.Done()
+		p.life.Exit()
 		return nil, fmt.Errorf("natsps: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan []byte, SubscriptionBuffer)
@@ -190,7 +177,7 @@ func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report fun
 // the connection's changes from status (nil when nobody asked).
 func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscription, in <-chan *nats.Msg, out chan<- []byte,
 	status chan nats.Status, report func(bool, error)) {
-	defer p.wg.Done()
+	defer p.life.Exit()
 	defer close(out)
 	defer func() { _ = sub.Unsubscribe() }()
 	if status != nil {
@@ -225,7 +212,7 @@ func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscriptio
 			case out <- m.Data:
 			case <-ctx.Done():
 				return
-			case <-p.done:
+			case <-p.life.Closing():
 				return
 			}
 			if d, err := sub.Dropped(); err == nil && d > lastDropped {
@@ -236,7 +223,7 @@ func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscriptio
 			}
 		case <-ctx.Done():
 			return
-		case <-p.done:
+		case <-p.life.Closing():
 			return
 		}
 	}
@@ -258,7 +245,7 @@ func (p *PubSub) flush(ctx context.Context) error {
 
 // Ping checks the connection with a round trip to the server.
 func (p *PubSub) Ping(ctx context.Context) error {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return fmt.Errorf("natsps: ping: %w", transport.ErrClosed)
 	}
 	if err := p.flush(ctx); err != nil {
@@ -274,14 +261,6 @@ func (p *PubSub) Stats() Stats { return Stats{Dropped: p.dropped.Load()} }
 // transport.ErrClosed; it does not close the injected connection.
 // Idempotent.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	close(p.done)
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -79,10 +79,7 @@ type PubSub struct {
 	onSub   func(channel string, subscribed bool, err error)
 	cluster bool // receiver counts are a node's own: unknown
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+	life *shutdown.Group
 }
 
 // New returns a PubSub on cfg.Client. It makes no connection; use Ping to
@@ -96,7 +93,7 @@ func New(cfg Config) (*PubSub, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	_, cluster := cfg.Client.(*redis.ClusterClient)
-	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, cluster: cluster, done: make(chan struct{})}, nil
+	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, cluster: cluster, life: shutdown.New()}, nil
 }
 
 // publishCmd is a PUBLISH that go-redis must not send again by itself, that
@@ -169,7 +166,7 @@ func (p *PubSub) PublishCounted(ctx context.Context, channel string, msgs [][]by
 
 func (p *PubSub) publish(ctx context.Context, channel string, msgs [][]byte, receivers []int64) (int, error) {
 	select {
-	case <-p.done:
+	case <-p.life.Closing():
 		return 0, transport.ErrClosed
 	default:
 	}
@@ -275,22 +272,18 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 // called from the subscription's receive loop, after OnSubscription, and
 // must return quickly. cluster.Manager uses it to keep its Health right.
 func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.life.Add(2) { // watcher and receive loop
 		return nil, transport.ErrClosed
 	}
-	p.wg.Add(2) // watcher and receive loop
-	p.mu.Unlock()
 
 	// No channel yet, so no I/O: ps.Subscribe below reports errors.
 	ps := p.client.Subscribe(ctx)
 	finished := make(chan struct{})
 	go func() { // Closing ps is the only way to interrupt a blocked Receive.
-		defer p.wg.Done()
+		defer p.life.Exit()
 		select {
 		case <-ctx.Done():
-		case <-p.done:
+		case <-p.life.Closing():
 		case <-finished:
 		}
 		_ = ps.Close()
@@ -299,7 +292,7 @@ func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report fun
 	first, err := confirm(ctx, ps, channel)
 	if err != nil {
 		close(finished)
-		p.wg.Done()
+		p.life.Exit()
 		switch {
 		case p.isClosed():
 			return nil, transport.ErrClosed
@@ -346,7 +339,7 @@ func confirm(ctx context.Context, ps *redis.PubSub, channel string) (*redis.Mess
 // receive is a subscription's loop: the only goroutine that reads ps.
 func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, out chan<- []byte, first *redis.Message,
 	finished chan struct{}, report func(bool, error)) {
-	defer p.wg.Done()
+	defer p.life.Exit()
 	defer close(out)
 	defer close(finished) // runs first: the watcher closes ps
 
@@ -356,7 +349,7 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 			return true
 		case <-ctx.Done():
 			return false
-		case <-p.done:
+		case <-p.life.Closing():
 			return false
 		}
 	}
@@ -386,7 +379,7 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 					"channel", channel, "error", err, "failures", failures,
 					"down_for", now.Sub(since).Round(time.Millisecond), "retry_in", delay)
 			}
-			if !backoff.Sleep(ctx, p.done, delay) {
+			if !backoff.Sleep(ctx, p.life.Closing(), delay) {
 				return
 			}
 			continue
@@ -424,14 +417,7 @@ func (p *PubSub) notify(channel string, subscribed bool, err error, report func(
 	}
 }
 
-func (p *PubSub) isClosed() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *PubSub) isClosed() bool { return p.life.Closed() }
 
 // Ping checks the connection to Redis with PING. After Close it returns
 // transport.ErrClosed.
@@ -451,12 +437,6 @@ func (p *PubSub) Ping(ctx context.Context) error {
 // transport.ErrClosed. Close is idempotent, safe to call concurrently and
 // while subscribers are blocked, and never closes the injected client.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.done)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }
