@@ -49,14 +49,7 @@ func TestHealthFollowsTheTransportsReports(t *testing.T) {
 	t.Parallel()
 	bus := &reportingBus{memBus: newBus()}
 	srv, _, _ := newServer(t)
-	m, err := cluster.New(cluster.Config{Server: srv, Publisher: bus, Subscriber: bus})
-	require.NoError(t, err)
-	require.NoError(t, m.Start(ctx(t)))
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		require.NoError(t, m.Close(c))
-	})
+	m := startManager(t, cluster.Config{Server: srv, Publisher: bus, Subscriber: bus})
 	require.True(t, m.Health().Subscribed)
 	bus.mu.Lock()
 	require.NotNil(t, bus.report, "the manager subscribed through SubscribeReport")

@@ -39,9 +39,7 @@ var _ prometheus.Collector = (*clusterCollector)(nil)
 // beside metrics.NewCollector(manager.Gateway(), ...), which reports the
 // publishing side, and NewCollector(server, ...).
 func NewClusterCollector(src ClusterSource, opts metrics.CollectorOptions) prometheus.Collector {
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
-	}
+	desc := describer(opts)
 	return &clusterCollector{
 		src: src,
 		subscribed: desc("sockgate_cluster_subscribed",
@@ -85,9 +83,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.subscribed, prometheus.GaugeValue, up)
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	counter := counterSender(ch)
 	counter(c.received, s.Received)
 	for _, r := range []struct {
 		name string

@@ -80,9 +80,7 @@ var _ prometheus.Collector = (*collector)(nil)
 // the sockgate_server_* names listed in the package documentation, with
 // opts.ConstLabels on every series.
 func NewCollector(src StatsSource, opts metrics.CollectorOptions) prometheus.Collector {
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
-	}
+	desc := describer(opts)
 	return &collector{
 		src:         src,
 		clients:     desc("sockgate_server_clients", "Engine.IO connections open now."),
@@ -123,9 +121,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Stats()
 	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(s.Clients))
 	ch <- prometheus.MustNewConstMetric(c.sockets, prometheus.GaugeValue, float64(s.Connected))
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	counter := counterSender(ch)
 	counter(c.connects, s.Connects)
 	counter(c.refused, s.Refused)
 	counter(c.disconnects, s.Disconnects)
@@ -152,4 +148,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.expiries, s.TokenExpiries)
 	counter(c.refreshes, s.TokenRefreshes, "accepted")
 	counter(c.refreshes, s.TokenRefreshRefused, "refused")
+}
+
+// describer returns the Desc constructor of a collector: every Desc
+// carries opts.ConstLabels.
+func describer(opts metrics.CollectorOptions) func(name, help string, labels ...string) *prometheus.Desc {
+	return func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
+	}
+}
+
+// counterSender returns the function that sends one counter value to ch.
+func counterSender(ch chan<- prometheus.Metric) func(d *prometheus.Desc, v uint64, labels ...string) {
+	return func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
 }
