@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +13,9 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/protocol"
+	"github.com/sockgate/sockgate/internal/ratelog"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport"
 )
@@ -123,9 +125,9 @@ type Manager struct {
 	ackTimeout time.Duration
 	acks       chan struct{} // semaphore of pending acknowledgements
 	log        *slog.Logger
-	badLog     *rateLog // hostile input
-	warnLog    *rateLog // other recurring problems
-	noteLog    *rateLog // what was made of valid input: duplicates dropped, NaN made null
+	badLog     *ratelog.Logger // hostile input
+	warnLog    *ratelog.Logger // other recurring problems
+	noteLog    *ratelog.Logger // what was made of valid input: duplicates dropped, NaN made null
 
 	worker  *gateway.Worker
 	gw      *serverGateway
@@ -172,7 +174,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: negative AckTimeout or MaxPendingAcks", ErrConfig)
 	}
 	if cfg.Channel == "" {
-		cfg.Channel = "socketio"
+		cfg.Channel = protocol.DefaultChannel
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = codec.NewPython(codec.PythonConfig{})
@@ -210,9 +212,9 @@ func New(cfg Config) (*Manager, error) {
 		codec: cfg.Codec, hostID: cfg.HostID, userRoom: cfg.UserRoom, ackTimeout: cfg.AckTimeout,
 		acks:    make(chan struct{}, cfg.MaxPendingAcks),
 		log:     log,
-		badLog:  &rateLog{log: log, interval: time.Second},
-		warnLog: &rateLog{log: log, interval: time.Second},
-		noteLog: &rateLog{log: log, interval: time.Second},
+		badLog:  ratelog.New(log, time.Second),
+		warnLog: ratelog.New(log, time.Second),
+		noteLog: ratelog.New(log, time.Second),
 		worker:  w,
 		health:  Health{Since: time.Now()},
 	}
@@ -270,17 +272,12 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
-// retryInterval bounds the wait between subscription attempts. It does not
-// grow: an attempt on a broker that is down costs one refused connection,
-// and a node must be back within 100 ms of its broker, however long the
-// outage was.
-const retryInterval = 50 * time.Millisecond
-
-// jitter spreads retries over [d/2, d] so that the nodes of a cluster do
-// not all retry in the same instant after a broker outage.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
-}
+// retry is the wait between subscription attempts: 25-50 ms, jittered so
+// that the nodes of a cluster do not all retry in the same instant after a
+// broker outage. It does not grow: an attempt on a broker that is down
+// costs one refused connection, and a node must be back within 100 ms of
+// its broker, however long the outage was.
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: true}
 
 // subscription is one subscription to the channel: plain (at most once)
 // or, when the Subscriber offers transport.AckSubscriber (a persistent
@@ -292,16 +289,6 @@ type subscription struct {
 
 func (c subscription) active() bool { return c.plain != nil || c.acked != nil }
 
-// subscriptionReporter is the optional capability of a Subscriber whose
-// subscription outlives broker outages behind one open Go channel
-// (redispubsub.PubSub: go-redis reconnects and resubscribes by itself): it
-// tells report when the subscription is lost (false, with the error) and
-// restored (true). The manager uses it, so Health is right without any
-// wiring.
-type subscriptionReporter interface {
-	SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error)
-}
-
 // subscribeOnce subscribes once, preferring the acknowledged form, then
 // the reporting one.
 func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
@@ -310,7 +297,7 @@ func (m *Manager) subscribeOnce(ctx context.Context) (subscription, error) {
 		ch, err := as.SubscribeAck(ctx, m.channel)
 		return subscription{acked: ch}, err
 	}
-	if rs, ok := m.sub.(subscriptionReporter); ok {
+	if rs, ok := m.sub.(transport.SubscriptionReporter); ok {
 		ch, err := rs.SubscribeReport(ctx, m.channel, func(up bool, err error) {
 			if m.subGen.Load() == gen && ctx.Err() == nil {
 				m.reported(up, err)
@@ -391,9 +378,6 @@ func parseID(id string) (n [3]uint64, ok bool) {
 // ctx.
 func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 	defer m.wg.Done()
-	timer := time.NewTimer(0)
-	<-timer.C
-	defer timer.Stop()
 	for {
 		if ch.active() {
 			m.drain(ch)
@@ -404,10 +388,7 @@ func (m *Manager) listen(ch subscription, stop context.CancelFunc) {
 			}
 			m.subscribeFailed(errors.New("subscription ended unexpectedly"))
 		}
-		timer.Reset(jitter(retryInterval))
-		select {
-		case <-timer.C:
-		case <-m.ctx.Done():
+		if !backoff.Sleep(m.ctx, nil, retry.Delay(1)) {
 			return
 		}
 		sctx, cancel := context.WithCancel(m.ctx)
@@ -462,22 +443,6 @@ func (m *Manager) subscribed() {
 	} else {
 		m.log.Info("cluster: subscribed to the broker")
 	}
-}
-
-// SubscriptionChanged lets a transport report that a subscription made
-// earlier was lost or restored in the background (go-redis reconnects and
-// resubscribes by itself, keeping the Go channel open). A Subscriber that
-// reports by itself, as redispubsub.PubSub does, needs no wiring, and its
-// reports through this method are ignored (they would count twice);
-// others may wire it. Reports for other channels are ignored.
-func (m *Manager) SubscriptionChanged(channel string, subscribed bool, err error) {
-	if channel != m.channel || m.closed.Load() {
-		return
-	}
-	if _, self := m.sub.(subscriptionReporter); self {
-		return
-	}
-	m.reported(subscribed, err)
 }
 
 // reported applies a background report on the subscription.

@@ -30,23 +30,15 @@ func Example() {
 	}
 	defer srv.Close(context.Background())
 
-	// The transport tells the manager when go-redis loses and restores the
-	// subscription in the background.
-	var m *cluster.Manager
-	ps, err := redispubsub.New(redispubsub.Config{
-		Client: client,
-		OnSubscription: func(channel string, up bool, err error) {
-			if m != nil {
-				m.SubscriptionChanged(channel, up, err)
-			}
-		},
-	})
+	// The manager finds by itself (transport.SubscriptionReporter) when
+	// go-redis loses and restores the subscription in the background.
+	ps, err := redispubsub.New(redispubsub.Config{Client: client})
 	if err != nil {
 		panic(err)
 	}
 	defer ps.Close()
 
-	m, err = cluster.New(cluster.Config{Server: srv, Publisher: ps, Subscriber: ps})
+	m, err := cluster.New(cluster.Config{Server: srv, Publisher: ps, Subscriber: ps})
 	if err != nil {
 		panic(err)
 	}

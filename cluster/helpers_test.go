@@ -183,6 +183,13 @@ func newNode(t testing.TB, bus *memBus, cfg cluster.Config, namespaces ...string
 	if bus != nil {
 		cfg.Publisher, cfg.Subscriber = bus, bus
 	}
+	m := startManager(t, cfg)
+	return &node{srv: srv, base: base, mgr: m, nsp: srv.Of("/"), socks: socks}
+}
+
+// startManager builds and starts a manager, closed at the test's end.
+func startManager(t testing.TB, cfg cluster.Config) *cluster.Manager {
+	t.Helper()
 	m, err := cluster.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, m.Start(context.Background()))
@@ -191,7 +198,7 @@ func newNode(t testing.TB, bus *memBus, cfg cluster.Config, namespaces ...string
 		defer cancel()
 		require.NoError(t, m.Close(ctx))
 	})
-	return &node{srv: srv, base: base, mgr: m, nsp: srv.Of("/"), socks: socks}
+	return m
 }
 
 // sioMsg is one Socket.IO packet received by a client, with its binary

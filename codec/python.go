@@ -179,17 +179,23 @@ func wrapAttachments(b []byte, start int, atts [][]byte) []byte {
 	return append(b, ']')
 }
 
+// appendTail ends the object of a message addressed to a namespace: its
+// namespace, host_id and sockgate_seq fields and the closing brace.
+func appendTail(b []byte, m *Message) []byte {
+	b = append(b, `,"namespace":`...)
+	b = appendNamespace(b, m.Namespace)
+	b = appendHostID(b, m.HostID)
+	b = appendSeq(b, m.Seq)
+	return append(b, '}')
+}
+
 func encodeDisconnect(b []byte, m *Message) ([]byte, error) {
 	if m.SID == "" {
 		return b, fmt.Errorf("%w: sid: empty (disconnect needs the client's sid)", ErrInvalidMessage)
 	}
 	b = append(b, `{"method":"disconnect","sid":`...)
 	b = appendString(b, m.SID)
-	b = append(b, `,"namespace":`...)
-	b = appendNamespace(b, m.Namespace)
-	b = appendHostID(b, m.HostID)
-	b = appendSeq(b, m.Seq)
-	return append(b, '}'), nil
+	return appendTail(b, m), nil
 }
 
 func encodeRoomOp(b []byte, m *Message) ([]byte, error) {
@@ -205,11 +211,7 @@ func encodeRoomOp(b []byte, m *Message) ([]byte, error) {
 	b = appendString(b, m.SID)
 	b = append(b, `,"room":`...)
 	b = appendString(b, m.Rooms[0])
-	b = append(b, `,"namespace":`...)
-	b = appendNamespace(b, m.Namespace)
-	b = appendHostID(b, m.HostID)
-	b = appendSeq(b, m.Seq)
-	return append(b, '}'), nil
+	return appendTail(b, m), nil
 }
 
 func encodeCloseRoom(b []byte, m *Message) ([]byte, error) {
@@ -218,11 +220,7 @@ func encodeCloseRoom(b []byte, m *Message) ([]byte, error) {
 	}
 	b = append(b, `{"method":"close_room","room":`...)
 	b = appendString(b, m.Rooms[0])
-	b = append(b, `,"namespace":`...)
-	b = appendNamespace(b, m.Namespace)
-	b = appendHostID(b, m.HostID)
-	b = appendSeq(b, m.Seq)
-	return append(b, '}'), nil
+	return appendTail(b, m), nil
 }
 
 func encodeCallback(b []byte, m *Message) ([]byte, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
+	"github.com/sockgate/sockgate/internal/protocol"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
@@ -74,7 +75,7 @@ const (
 // Defaults and limits.
 const (
 	// DefaultChannel is python-socketio's default channel.
-	DefaultChannel = "socketio"
+	DefaultChannel = protocol.DefaultChannel
 	// DefaultQueueSize is the default send queue capacity.
 	DefaultQueueSize = 16384
 	// MaxQueueSize is the largest accepted queue capacity (2^24).
@@ -91,7 +92,7 @@ const (
 	// transports, in messages.
 	DefaultStreamMaxLen = 100_000
 	// DefaultUserRoom is the default user room template.
-	DefaultUserRoom = "user:" + UserIDPlaceholder
+	DefaultUserRoom = protocol.UserRoomPrefix + UserIDPlaceholder
 	// DefaultResumeGrace is gateway.DefaultResumeGrace (5 s).
 	DefaultResumeGrace = gateway.DefaultResumeGrace
 	// MaxResumeGrace is the longest accepted resume grace.

@@ -2,16 +2,25 @@
 // named and validated; the CLI, the demo and the dependency-injection
 // package all build on it.
 //
-//	REDIS_URL             broker URL; unset or empty: no broker (local-only)
-//	SOCKET_REDIS_CHANNEL  pub/sub channel, default "socketio"
-//	SOCKET_DIALECT        current (default) | v5.14 | legacy | a python-socketio version
-//	SOCKET_QUEUE_SIZE     send queue capacity, default 16384, 1 to 16777216
-//	SOCKET_USER_ROOM      user room template, default "user:{id}"
-//	SOCKET_AUTH_SECRET    HMAC secret of user tokens, >= 32 bytes; unset: no token auth
+//	REDIS_URL               broker URL; unset or empty: no broker (local-only)
+//	SOCKET_REDIS_CHANNEL    pub/sub channel, default "socketio"
+//	SOCKET_DIALECT          current (default) | v5.14 | legacy | a python-socketio version
+//	SOCKET_QUEUE_SIZE       send queue capacity, default 16384, 1 to 16777216
+//	SOCKET_USER_ROOM        user room template, default "user:{id}"
+//	SOCKET_AUTH_SECRET      HMAC secret of user tokens, >= 32 bytes; unset: no token auth
 //	SOCKET_AUTH_PUBLIC_KEY  PEM file of RS256/ES256/EdDSA public keys of user tokens
-//	SOCKET_AUTH_JWKS      JWKS file of user token keys, re-read when it changes
-//	SOCKET_AUTH_ALGS      accepted token algorithms, default those of the keys
+//	SOCKET_AUTH_JWKS        JWKS file of user token keys, re-read when it changes
+//	SOCKET_AUTH_ALGS        accepted token algorithms, default those of the keys
 //	SOCKET_AUTH_USER_CLAIM  token claim holding the user ID, default "sub"
+//	SOCKET_TRANSPORT        redis (default) | redis-streams | nats | jetstream | memory
+//	NATS_URL                NATS server of nats and jetstream, default nats://127.0.0.1:4222
+//	SOCKET_STREAM           JetStream stream name, default SOCKGATE
+//	SOCKET_STREAM_MAXLEN    retention of the persistent transports, default 100000 messages
+//	SOCKET_NODE_ID          a server node's durable consumer name, default the host name
+//	SOCKET_RESUME_GRACE     a worker's resume hold after an outage, default 5s, 0 to 10m
+//	SOCKET_DELIVERY         at-least-once (default) | at-most-once
+//
+// The Env* constants name them; docs/configuration.md lists every one.
 //
 // FromEnv reads them, FromLookup reads them from any lookup function, and
 // every problem is reported at once: one *SettingError per bad variable,

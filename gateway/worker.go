@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/sockgate/sockgate/codec"
+	"github.com/sockgate/sockgate/internal/protocol"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -98,7 +99,7 @@ var _ Gateway = (*Worker)(nil)
 // NewWorker returns a write-only Gateway.
 func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.Channel == "" {
-		cfg.Channel = "socketio"
+		cfg.Channel = protocol.DefaultChannel
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = codec.NewPython(codec.PythonConfig{})
@@ -149,10 +150,8 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	return g, nil
 }
 
-const defaultUserRoomPrefix = "user:"
-
 // DefaultUserRoom is the default user-room naming: "user:" + userID.
-func DefaultUserRoom(userID string) string { return defaultUserRoomPrefix + userID }
+func DefaultUserRoom(userID string) string { return protocol.UserRoom(userID) }
 
 // NewHostID returns 32 random hex characters, the form of python-socketio's
 // host_id.
@@ -176,7 +175,7 @@ func (g *Worker) EmitToUser(ctx context.Context, userID, event string, data any,
 	// The default room name is built in pooled scratch space: it lives only
 	// while the message is encoded (a Codec never retains a Message).
 	st := newState()
-	st.scratch = append(append(st.scratch[:0], defaultUserRoomPrefix...), userID...)
+	st.scratch = append(append(st.scratch[:0], protocol.UserRoomPrefix...), userID...)
 	return g.emit(ctx, st, unsafe.String(unsafe.SliceData(st.scratch), len(st.scratch)), event, data, opts)
 }
 
@@ -369,18 +368,11 @@ func (g *Worker) Stats() Stats {
 	}
 }
 
-// reserved are the event names Socket.IO uses itself; a client never
-// receives an application event with these names.
-var reserved = map[string]bool{
-	"connect": true, "connect_error": true, "disconnect": true,
-	"disconnecting": true, "newListener": true, "removeListener": true,
-}
-
 func checkEvent(event string) error {
 	if event == "" {
 		return fmt.Errorf("%w: empty event name", ErrInvalidArgument)
 	}
-	if reserved[event] {
+	if protocol.Reserved(event) { // a client never receives an application event with these names
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	return nil

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/ratelog"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -28,13 +30,12 @@ type writer struct {
 	next       uint64                        // the number of the next message for idem; loop only
 	channel    string
 	batchSize  int
-	retryMin   time.Duration
-	retryMax   time.Duration
+	retry      backoff.Policy // between publish attempts and receiver probes
 	timeout    time.Duration
 	grace      time.Duration // the resume hold's bound; <= 0 means none
 	atMostOnce bool
 	log        *slog.Logger
-	lossLog    rateLog // unreceived and unconfirmed messages; loop only
+	lossLog    *ratelog.Logger // unreceived and unconfirmed messages
 
 	queue     chan []byte
 	start     sync.Once
@@ -78,9 +79,9 @@ func newWriter(c writerConfig) *writer {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &writer{
 		pub: c.pub, channel: c.channel, batchSize: c.batch,
-		retryMin: c.retryMin, retryMax: c.retryMax, timeout: c.timeout, grace: c.grace,
+		retry: backoff.Policy{Min: c.retryMin, Max: c.retryMax}, timeout: c.timeout, grace: c.grace,
 		atMostOnce: c.delivery == AtMostOnce, log: c.log,
-		lossLog: rateLog{log: c.log, interval: time.Second},
+		lossLog: ratelog.New(c.log, time.Second),
 		queue:   make(chan []byte, c.size), stop: make(chan struct{}), hurry: make(chan struct{}),
 		done: make(chan struct{}), baseCtx: ctx, cancel: cancel, progress: make(chan struct{}),
 	}
@@ -298,8 +299,7 @@ func (w *writer) sent(n int) (published, unreceived int) {
 // dropped (AtMostOnce, counted Unconfirmed). With a ReceiverCounter, the
 // retry waits in awaitReceivers.
 func (w *writer) publish(batch [][]byte) bool {
-	backoff := w.retryMin
-	var timer *time.Timer
+	failures := 0
 	first := w.next
 	w.next += uint64(len(batch))
 	for {
@@ -348,45 +348,30 @@ func (w *writer) publish(batch [][]byte) bool {
 			w.settle(pub, unrec, 0)
 		}
 		w.failed.Add(uint64(len(batch)))
+		failures++
 		if !errors.Is(err, transport.ErrNotSent) {
 			if w.atMostOnce {
 				w.unconfirmed.Add(uint64(len(batch)))
 				w.settle(0, 0, len(batch))
 				w.lossLog.Log(slog.LevelWarn, "sockgate: messages whose publish may have failed are not sent again (at-most-once)",
 					"channel", w.channel, "unconfirmed", len(batch), "error", err)
-				return w.pause(backoff)
+				return w.pause(w.retry.Delay(failures))
 			}
 			w.resent.Add(uint64(len(batch)))
 		}
 		if w.rc != nil {
 			continue // awaitReceivers backs off
 		}
-		if timer == nil {
-			timer = time.NewTimer(backoff)
-		} else {
-			timer.Reset(backoff)
-		}
-		select {
-		case <-timer.C:
-		case <-w.stop:
-			timer.Stop()
+		if !w.pause(w.retry.Delay(failures)) {
 			w.settle(0, 0, len(batch))
 			return false
 		}
-		backoff = min(backoff*2, w.retryMax)
 	}
 }
 
 // pause waits d; it returns false when the writer was stopped meanwhile.
 func (w *writer) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.stop:
-		return false
-	}
+	return backoff.Sleep(context.Background(), w.stop, d)
 }
 
 // probe asks the broker how many subscribers the channel has.
@@ -445,17 +430,15 @@ func (w *writer) holdLost(want int64) bool {
 // has passed or Close begins. It returns false when the writer was stopped
 // meanwhile.
 func (w *writer) awaitReceivers() bool {
-	backoff := w.retryMin
 	var r int64
-	for {
-		if !w.pause(backoff) {
+	for failures := 1; ; failures++ {
+		if !w.pause(w.retry.Delay(failures)) {
 			return false
 		}
 		var err error
 		if r, err = w.probe(); err == nil {
 			break
 		}
-		backoff = min(backoff*2, w.retryMax)
 	}
 	want := w.lastRecv
 	if want < 0 {
@@ -508,28 +491,4 @@ func (w *writer) hold(r, want int64, msg string) bool {
 	w.log.Info("sockgate: subscribers back; publishing the backlog",
 		"channel", w.channel, "subscribers", r, "held", time.Since(start))
 	return true
-}
-
-// rateLog logs at most one line per interval and counts the lines it left
-// out in the next one. It is used from the writer's loop only.
-type rateLog struct {
-	log        *slog.Logger
-	interval   time.Duration
-	next       time.Time
-	suppressed int
-}
-
-// Log logs msg unless a line was logged less than interval ago.
-func (r *rateLog) Log(level slog.Level, msg string, args ...any) {
-	now := time.Now()
-	if now.Before(r.next) {
-		r.suppressed++
-		return
-	}
-	r.next = now.Add(r.interval)
-	if r.suppressed > 0 {
-		args = append(args, "suppressed", r.suppressed)
-		r.suppressed = 0
-	}
-	r.log.Log(context.Background(), level, msg, args...)
 }

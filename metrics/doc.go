@@ -27,26 +27,8 @@
 // from one process, give each its own const labels (for example role or
 // channel).
 //
-// NewClusterCollector reports a server node's cluster manager
-// (cluster.Manager: its Health and Stats):
-//
-//	sockgate_cluster_subscribed                gauge    1 while the node receives the channel, 0 while local-only
-//	sockgate_cluster_received_total            counter  messages read from the channel
-//	sockgate_cluster_messages_total{result}    counter  by outcome: applied, own_skipped, malformed, unsafe,
-//	                                                    unknown, not_served, ignored, apply_error,
-//	                                                    seq_duplicate (sent twice by its host, dropped)
-//	sockgate_cluster_subscribe_failures_total  counter  failed attempts and unexpected ends
-//	sockgate_cluster_resubscribes_total        counter  times the subscription came back
-//	sockgate_cluster_acks_total{result}        counter  acks for other hosts: returned, failed, dropped
-//	sockgate_cluster_publish_errors_total      counter  local broadcasts that could not be encoded
-//	sockgate_cluster_duplicates_total          counter  persistent-transport redeliveries dropped by ID
-//	sockgate_cluster_transport_malformed_total counter  entries/messages the transport could not read
-//	sockgate_cluster_seq_unchecked_total       counter  messages too old to check for a duplicate (applied)
-//	sockgate_cluster_nonfinite_total           counter  messages whose NaN/±Infinity were delivered as null
-//
-// A server process registers it beside NewCollector(manager.Gateway(), ...),
-// which reports the node's publishing side.
-//
 // The package is separate from gateway so that importing the gateway does
-// not pull in the Prometheus client.
+// not pull in the Prometheus client, and it imports neither the Socket.IO
+// server nor the cluster manager, so that a worker exporting metrics does
+// not link them: their collectors are in package metrics/servermetrics.
 package metrics

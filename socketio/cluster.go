@@ -1,7 +1,6 @@
 package socketio
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -106,33 +105,6 @@ func (a *adapter) collect(rooms, except []string) []*Socket {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	var out []*Socket
-	add := func(s *Socket) {
-		for _, ex := range except {
-			if _, in := a.rooms[ex][s]; in {
-				return
-			}
-		}
-		out = append(out, s)
-	}
-	if len(rooms) == 0 {
-		for s := range a.sockets {
-			add(s)
-		}
-		return out
-	}
-	for i, r := range rooms {
-		if slices.Index(rooms[:i], r) >= 0 {
-			continue
-		}
-	members:
-		for s := range a.rooms[r] {
-			for _, prev := range rooms[:i] {
-				if _, in := a.rooms[prev][s]; in {
-					continue members
-				}
-			}
-			add(s)
-		}
-	}
+	a.eachLocked(rooms, except, func(s *Socket) { out = append(out, s) })
 	return out
 }

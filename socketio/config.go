@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/protocol"
 )
 
 // CORS configures the answers to cross-origin requests. The zero value
@@ -137,7 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.EventQueueBytes = 2 * c.MaxPayload
 	}
 	if c.UserRoom == nil {
-		c.UserRoom = func(id string) string { return "user:" + id }
+		c.UserRoom = protocol.UserRoom
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

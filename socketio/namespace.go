@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sockgate/sockgate/internal/engineio"
+	"github.com/sockgate/sockgate/internal/protocol"
 )
 
 // Middleware runs when a client connects to a namespace, before the
@@ -179,7 +180,7 @@ func (n *Namespace) broadcast(rooms, except []string, local bool, event string, 
 
 // encodeEvent builds the engine packets of an EVENT (or BINARY_EVENT).
 func (n *Namespace) encodeEvent(event string, id uint64, args []any) ([]*engineio.Packet, error) {
-	if reservedEvents[event] {
+	if protocol.Reserved(event) {
 		n.s.st.emitErrors.Add(1)
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -331,23 +332,32 @@ func (a *adapter) roomSize(room string) int {
 func (a *adapter) broadcast(pkts []*engineio.Packet, rooms, except []string) (sent, failed int) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	deliver := func(s *Socket) {
-		for _, ex := range except {
-			if _, in := a.rooms[ex][s]; in {
-				return
-			}
-		}
+	a.eachLocked(rooms, except, func(s *Socket) {
 		if s.client.send(pkts...) != nil {
 			failed++
 			return
 		}
 		sent++
+	})
+	return sent, failed
+}
+
+// eachLocked calls f once for every socket in any of rooms (all sockets
+// when rooms is empty) that is in none of except. a.mu must be held.
+func (a *adapter) eachLocked(rooms, except []string, f func(*Socket)) {
+	visit := func(s *Socket) {
+		for _, ex := range except {
+			if _, in := a.rooms[ex][s]; in {
+				return
+			}
+		}
+		f(s)
 	}
 	if len(rooms) == 0 {
 		for s := range a.sockets {
-			deliver(s)
+			visit(s)
 		}
-		return sent, failed
+		return
 	}
 	for i, r := range rooms {
 		if slices.Index(rooms[:i], r) >= 0 {
@@ -357,11 +367,10 @@ func (a *adapter) broadcast(pkts []*engineio.Packet, rooms, except []string) (se
 		for s := range a.rooms[r] {
 			for _, prev := range rooms[:i] {
 				if _, in := a.rooms[prev][s]; in {
-					continue members // already delivered for an earlier room
+					continue members // already visited for an earlier room
 				}
 			}
-			deliver(s)
+			visit(s)
 		}
 	}
-	return sent, failed
 }

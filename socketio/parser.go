@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/sockgate/sockgate/internal/protocol"
 )
 
 // Socket.IO v5 packet types.
@@ -31,13 +33,6 @@ type packet struct {
 	id          uint64 // noAck when absent
 	attachments int
 	payload     []byte // the JSON after the header; nil when absent
-}
-
-// reservedEvents are the names a server may not emit and a client may not
-// send as an event.
-var reservedEvents = map[string]bool{
-	"connect": true, "connect_error": true, "disconnect": true,
-	"disconnecting": true, "newListener": true, "removeListener": true,
 }
 
 // decodePacket parses the text form of a Socket.IO packet:
@@ -211,7 +206,7 @@ func eventName(first json.RawMessage) (string, error) {
 		if err := json.Unmarshal(first, &name); err != nil {
 			return "", fmt.Errorf("%w: event name: %w", ErrMalformed, err)
 		}
-		if reservedEvents[name] {
+		if protocol.Reserved(name) {
 			return "", fmt.Errorf("%w: reserved event name %q", ErrMalformed, name)
 		}
 		return name, nil

@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,27 +184,24 @@ func scanAny(a any, depth int) (bool, error) {
 	case []byte:
 		return true, nil
 	case map[string]any:
-		found := false
-		for _, e := range v {
-			f, err := scanAny(e, depth+1)
-			if err != nil {
-				return false, err
-			}
-			found = found || f
-		}
-		return found, nil
+		return scanEach(maps.Values(v), depth+1)
 	case []any:
-		found := false
-		for _, e := range v {
-			f, err := scanAny(e, depth+1)
-			if err != nil {
-				return false, err
-			}
-			found = found || f
-		}
-		return found, nil
+		return scanEach(slices.Values(v), depth+1)
 	}
 	return containsBinary(reflect.ValueOf(a), depth)
+}
+
+// scanEach is scanAny over every element of a map or slice.
+func scanEach(elems iter.Seq[any], depth int) (bool, error) {
+	found := false
+	for e := range elems {
+		f, err := scanAny(e, depth)
+		if err != nil {
+			return false, err
+		}
+		found = found || f
+	}
+	return found, nil
 }
 
 // containsBinary reports whether v holds a []byte anywhere that

@@ -122,3 +122,22 @@ type ReceiverCounter interface {
 	// asked (it is unreachable).
 	Receivers(ctx context.Context, channel string) (int64, error)
 }
+
+// SubscriptionReporter is an optional capability of a Subscriber whose
+// subscription outlives broker outages behind one open Go channel: the
+// client library reconnects and subscribes again by itself (Redis pub/sub
+// through go-redis, NATS core through nats.go), so the Go channel alone
+// does not show that messages are being missed. Messages published while
+// the subscription is lost are lost for it.
+//
+// SubscribeReport is Subscribe, and it calls report, when not nil, each
+// time this subscription changes state in the background: false with the
+// error when it was lost (the Go channel stays open), true once the broker
+// has the subscription again. It is not called for the first confirmation,
+// which SubscribeReport's nil error is, nor after the Go channel closed.
+// report is called from the subscription's own goroutine, one call at a
+// time, and must return quickly. cluster.Manager finds this capability by
+// type assertion to keep its Health right without any wiring.
+type SubscriptionReporter interface {
+	SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error)
+}

@@ -5,9 +5,14 @@
 // connection a send queue bounded in packets and bytes, and limits the
 // handshakes (and optionally the sessions) per client address.
 //
-// CONTRACT (skeleton written first so package socketio can be built against
-// it in parallel; the bodies are filled in by the engine work). The exported
-// names and signatures below are fixed; add to them, do not change them.
+// Package socketio is its only user: it gives NewServer a Handler, serves
+// the Server's ServeHTTP under its path, and sends Socket.IO packets with
+// Conn.Send. api.go holds the exported API (Server, Conn, Handler,
+// Config, Stats, Packet in packet.go); the engine is in server.go (the
+// handshake, the session table, the limits of limit.go), conn.go (one
+// connection: polling, the upgrade, the heartbeat), queue.go (the bounded
+// send queue) and ws.go (RFC 6455 framing). docs/engineio.md describes the
+// protocol as served, and the bounds and their counters.
 package engineio
 
 import (

@@ -1,7 +1,9 @@
 // Package ratelog is a rate-limited wrapper around *slog.Logger for
-// events a client can cause at will (refused handshakes, oversized
-// packets): at most one record per interval is written, and the number of
-// records suppressed since the last one is attached to the next.
+// events that can recur at any rate: what a client can cause at will
+// (refused handshakes, oversized packets), hostile or broken bus messages
+// (cluster), messages lost on the publishing side (gateway). At most one
+// record per interval is written, and the number of records suppressed
+// since the last one is attached to the next.
 package ratelog
 
 import (

@@ -1,6 +1,7 @@
 // Package servermetrics exports the counters of sockgate's Socket.IO
-// server (socketio.Server.Stats) to Prometheus. It is apart from package
-// metrics, which workers import, so that a worker does not link the
+// server (socketio.Server.Stats) and of its cluster manager
+// (cluster.Manager: Health and Stats) to Prometheus. It is apart from
+// package metrics, which workers import, so that a worker does not link the
 // server.
 //
 // NewCollector reads one Stats snapshot per scrape and reports it as:
@@ -27,6 +28,25 @@
 //
 // Every refusal of the server's memory bounds is in clients_closed_total
 // or handshakes_refused_total (docs/server.md, "Bounded memory").
+//
+// NewClusterCollector reports a server node's cluster manager:
+//
+//	sockgate_cluster_subscribed                gauge    1 while the node receives the channel, 0 while local-only
+//	sockgate_cluster_received_total            counter  messages read from the channel
+//	sockgate_cluster_messages_total{result}    counter  by outcome: applied, own_skipped, malformed, unsafe,
+//	                                                    unknown, not_served, ignored, apply_error,
+//	                                                    seq_duplicate (sent twice by its host, dropped)
+//	sockgate_cluster_subscribe_failures_total  counter  failed attempts and unexpected ends
+//	sockgate_cluster_resubscribes_total        counter  times the subscription came back
+//	sockgate_cluster_acks_total{result}        counter  acks for other hosts: returned, failed, dropped
+//	sockgate_cluster_publish_errors_total      counter  local broadcasts that could not be encoded
+//	sockgate_cluster_duplicates_total          counter  persistent-transport redeliveries dropped by ID
+//	sockgate_cluster_transport_malformed_total counter  entries/messages the transport could not read
+//	sockgate_cluster_seq_unchecked_total       counter  messages too old to check for a duplicate (applied)
+//	sockgate_cluster_nonfinite_total           counter  messages whose NaN/±Infinity were delivered as null
+//
+// A server process registers both beside metrics.NewCollector
+// (manager.Gateway(), ...), which reports the node's publishing side.
 package servermetrics
 
 import (
@@ -60,9 +80,7 @@ var _ prometheus.Collector = (*collector)(nil)
 // the sockgate_server_* names listed in the package documentation, with
 // opts.ConstLabels on every series.
 func NewCollector(src StatsSource, opts metrics.CollectorOptions) prometheus.Collector {
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
-	}
+	desc := describer(opts)
 	return &collector{
 		src:         src,
 		clients:     desc("sockgate_server_clients", "Engine.IO connections open now."),
@@ -103,9 +121,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Stats()
 	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(s.Clients))
 	ch <- prometheus.MustNewConstMetric(c.sockets, prometheus.GaugeValue, float64(s.Connected))
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	counter := counterSender(ch)
 	counter(c.connects, s.Connects)
 	counter(c.refused, s.Refused)
 	counter(c.disconnects, s.Disconnects)
@@ -132,4 +148,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.expiries, s.TokenExpiries)
 	counter(c.refreshes, s.TokenRefreshes, "accepted")
 	counter(c.refreshes, s.TokenRefreshRefused, "refused")
+}
+
+// describer returns the Desc constructor of a collector: every Desc
+// carries opts.ConstLabels.
+func describer(opts metrics.CollectorOptions) func(name, help string, labels ...string) *prometheus.Desc {
+	return func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
+	}
+}
+
+// counterSender returns the function that sends one counter value to ch.
+func counterSender(ch chan<- prometheus.Metric) func(d *prometheus.Desc, v uint64, labels ...string) {
+	return func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
 }

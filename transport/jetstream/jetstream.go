@@ -41,6 +41,7 @@ import (
 	js "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sockgate/sockgate/internal/pack"
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -93,11 +94,9 @@ type PubSub struct {
 	log *slog.Logger
 	js  js.JetStream
 
+	life        *shutdown.Group
 	mu          sync.Mutex
 	streamReady bool
-	shut        bool
-	done        chan struct{}
-	wg          sync.WaitGroup
 
 	floors    map[string]uint64 // durable name -> the last stream sequence this process acknowledged in order (under mu)
 	repeats   atomic.Uint64     // messages PublishIdempotent found already stored
@@ -152,7 +151,7 @@ func New(cfg Config) (*PubSub, error) {
 			"after the reconnect, so a batch retried after a broker restart can be stored after later messages; " +
 			"connect with nats.ReconnectBufSize(-1) to keep publish order across restarts")
 	}
-	return &PubSub{cfg: cfg, log: cfg.Logger, js: j, done: make(chan struct{})}, nil
+	return &PubSub{cfg: cfg, log: cfg.Logger, js: j, life: shutdown.New()}, nil
 }
 
 // subject maps channel to its subject, refusing what is not one literal
@@ -195,11 +194,7 @@ func (p *PubSub) stream(ctx context.Context) error {
 	return err
 }
 
-func (p *PubSub) closed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.shut
-}
+func (p *PubSub) closed() bool { return p.life.Closed() }
 
 func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -310,12 +305,9 @@ func (p *PubSub) publish(ctx context.Context, channel string, seq *transport.Seq
 }
 
 func (p *PubSub) begin() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shut {
+	if !p.life.Add(1) {
 		return transport.ErrClosed
 	}
-	p.wg.Add(1)
 	return nil
 }
 
@@ -409,7 +401,7 @@ func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv 
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
 	fail := func(err error) (<-chan T, error) {
-		p.wg.Done()
+		p.life.Exit()
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
 	octx, cancel := withTimeout(ctx)
@@ -451,7 +443,7 @@ func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv 
 			case out <- v:
 			case <-sctx.Done():
 				return
-			case <-p.done:
+			case <-p.life.Closing():
 				return
 			}
 		}
@@ -461,11 +453,11 @@ func ordered[T any](p *PubSub, ctx context.Context, channel, after string, conv 
 		return fail(err)
 	}
 	go func() {
-		defer p.wg.Done()
+		defer p.life.Exit()
 		defer close(out)
 		select {
 		case <-sctx.Done():
-		case <-p.done:
+		case <-p.life.Closing():
 		}
 		stop()
 		cc.Stop()
@@ -502,7 +494,7 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
 	fail := func(err error) (<-chan transport.Delivery, error) {
-		p.wg.Done()
+		p.life.Exit()
 		return nil, fmt.Errorf("jetstream: subscribe to %q: %w", channel, err)
 	}
 	octx, cancel := withTimeout(ctx)
@@ -616,7 +608,7 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 			case out <- d:
 			case <-sctx.Done():
 				return
-			case <-p.done:
+			case <-p.life.Closing():
 				return
 			}
 		}
@@ -635,13 +627,13 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 	// the ack wait, behind newer messages.
 	status := p.cfg.Conn.StatusChanged(nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
 	go func() {
-		defer p.wg.Done()
+		defer p.life.Exit()
 		defer close(out)
 		defer stop()
 		defer p.cfg.Conn.RemoveStatusListener(status)
 		select {
 		case <-sctx.Done():
-		case <-p.done:
+		case <-p.life.Closing():
 		case st := <-status:
 			p.log.Warn("jetstream: connection lost; ending the subscription to resume from the ack floor", "channel", channel, "status", st.String())
 		}
@@ -679,15 +671,7 @@ func (p *PubSub) Ping(ctx context.Context) error {
 // Close ends every subscription and makes later calls return
 // transport.ErrClosed; it does not close the connection. Idempotent.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		return nil
-	}
-	p.shut = true
-	close(p.done)
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }
 

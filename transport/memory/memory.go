@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -38,7 +39,7 @@ func NewBroker() *Broker {
 
 // PubSub returns a new Publisher and Subscriber on b.
 func (b *Broker) PubSub() *PubSub {
-	return &PubSub{b: b, done: make(chan struct{}), own: make(map[*subscription]struct{})}
+	return &PubSub{b: b, life: shutdown.New()}
 }
 
 // New returns a PubSub on a broker of its own: what it publishes reaches
@@ -49,10 +50,7 @@ func New() *PubSub { return NewBroker().PubSub() }
 // Its methods are safe for concurrent use.
 type PubSub struct {
 	b    *Broker
-	mu   sync.Mutex
-	own  map[*subscription]struct{}
-	done chan struct{} // closed by Close
-	shut bool
+	life *shutdown.Group // counts the goroutines that end subscriptions
 }
 
 var (
@@ -113,18 +111,14 @@ func (s *subscription) deliver(ctx context.Context, m []byte) error {
 // to the returned Go channel, which is closed when ctx is done or p is
 // closed.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
+	if !p.life.Add(1) {
 		return nil, fmt.Errorf("memory: subscribe to %q: %w", channel, transport.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		p.mu.Unlock()
+		p.life.Exit()
 		return nil, fmt.Errorf("memory: subscribe to %q: %w", channel, err)
 	}
 	s := &subscription{channel: channel, out: make(chan []byte, Buffer), stop: make(chan struct{})}
-	p.own[s] = struct{}{}
-	p.mu.Unlock()
 
 	p.b.mu.Lock()
 	if p.b.subs[channel] == nil {
@@ -134,9 +128,10 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 	p.b.mu.Unlock()
 
 	go func() {
+		defer p.life.Exit()
 		select {
 		case <-ctx.Done():
-		case <-p.done:
+		case <-p.life.Closing():
 		}
 		p.end(s)
 	}()
@@ -151,9 +146,6 @@ func (p *PubSub) end(s *subscription) {
 		delete(p.b.subs, s.channel)
 	}
 	p.b.mu.Unlock()
-	p.mu.Lock()
-	delete(p.own, s)
-	p.mu.Unlock()
 	close(s.stop)
 	s.mu.Lock()
 	s.ended = true
@@ -169,23 +161,12 @@ func (p *PubSub) Ping(context.Context) error {
 	return nil
 }
 
-// Close ends every subscription made from p and makes later calls return
-// transport.ErrClosed. It is idempotent and does not affect other PubSubs
-// of the broker.
+// Close ends every subscription made from p (their Go channels are closed
+// when it returns) and makes later calls return transport.ErrClosed. It is
+// idempotent and does not affect other PubSubs of the broker.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		return nil
-	}
-	p.shut = true
-	close(p.done)
-	p.mu.Unlock()
+	p.life.Close()
 	return nil
 }
 
-func (p *PubSub) closed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.shut
-}
+func (p *PubSub) closed() bool { return p.life.Closed() }

@@ -9,8 +9,10 @@
 // processed them, 0 with an error when the flush fails (the messages may
 // still arrive; a retry can duplicate them). Reconnection is nats.go's: give
 // the connection nats.MaxReconnects(-1) and a short nats.ReconnectWait;
-// subscriptions are restored by nats.go after a reconnect. Messages NATS
-// drops for a slow subscription are counted (Stats) and logged.
+// subscriptions are restored by nats.go after a reconnect, and
+// SubscribeReport (transport.SubscriptionReporter) tells its caller when a
+// subscription is lost and restored. Messages NATS drops for a slow
+// subscription are counted (Stats) and logged.
 //
 // nats.go is used directly rather than through watermill-nats: a core NATS
 // subscription carries the payload as is, while watermill wraps each
@@ -24,12 +26,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -40,6 +42,11 @@ const SubscriptionBuffer = 4096
 
 // ErrConfig reports an invalid Config or channel name.
 var ErrConfig = errors.New("natsps: invalid configuration")
+
+// ErrConnectionLost is the error SubscribeReport's report is given, wrapped
+// with the connection's state, when a subscription is lost with its
+// connection.
+var ErrConnectionLost = errors.New("natsps: connection lost")
 
 // Config configures a PubSub.
 type Config struct {
@@ -61,16 +68,15 @@ type PubSub struct {
 	log     *slog.Logger
 	dropped atomic.Uint64
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	life *shutdown.Group
 }
 
 var (
 	_ transport.Publisher  = (*PubSub)(nil)
 	_ transport.Subscriber = (*PubSub)(nil)
 	_ transport.Pinger     = (*PubSub)(nil)
+
+	_ transport.SubscriptionReporter = (*PubSub)(nil)
 )
 
 // New returns a PubSub on cfg.Conn.
@@ -81,7 +87,7 @@ func New(cfg Config) (*PubSub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &PubSub{conn: cfg.Conn, log: cfg.Logger, done: make(chan struct{})}, nil
+	return &PubSub{conn: cfg.Conn, log: cfg.Logger, life: shutdown.New()}, nil
 }
 
 // subject checks that channel is one NATS subject that matches only
@@ -98,16 +104,10 @@ func subject(channel string) (string, error) {
 	return channel, nil
 }
 
-func (p *PubSub) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
 // Publish sends msgs to channel's subject and flushes; see the package doc
 // for what the count means.
 func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (int, error) {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return 0, fmt.Errorf("natsps: publish to %q: %w", channel, transport.ErrClosed)
 	}
 	subj, err := subject(channel)
@@ -128,18 +128,31 @@ func (p *PubSub) Publish(ctx context.Context, channel string, msgs [][]byte) (in
 // Subscribe delivers every message published to channel after it returns
 // (the subscription is confirmed by the server first).
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
+	return p.SubscribeReport(ctx, channel, nil)
+}
+
+// SubscribeReport is Subscribe, and it tells report, when not nil, what
+// becomes of this subscription while nats.go reconnects
+// (transport.SubscriptionReporter): false with the reason when the
+// connection is lost or closed (the Go channel stays open), true once the
+// connection is back and the server has confirmed the subscription nats.go
+// sent again (a flush round trip). report is called from the
+// subscription's goroutine and must return quickly.
+func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error) {
 	subj, err := subject(channel)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.life.Add(1) {
 		return nil, fmt.Errorf("natsps: subscribe to %q: %w", channel, transport.ErrClosed)
 	}
-	p.wg.Add(1)
-	p.mu.Unlock()
 
+	var status chan nats.Status
+	if report != nil {
+		// Before subscribing, so that no change after the confirmation is
+		// missed.
+		status = p.conn.StatusChanged(nats.CONNECTED, nats.RECONNECTING, nats.DISCONNECTED, nats.CLOSED)
+	}
 	in := make(chan *nats.Msg, SubscriptionBuffer)
 	sub, err := p.conn.ChanSubscribe(subj, in)
 	if err == nil {
@@ -149,28 +162,57 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 		if sub != nil {
 			_ = sub.Unsubscribe()
 		}
-		p.wg.Done()
+		if status != nil {
+			p.conn.RemoveStatusListener(status)
+		}
+		p.life.Exit()
 		return nil, fmt.Errorf("natsps: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan []byte, SubscriptionBuffer)
-	go p.pump(ctx, channel, sub, in, out)
+	go p.pump(ctx, channel, sub, in, out, status, report)
 	return out, nil
 }
 
-// pump hands messages over until ctx ends or p closes.
-func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscription, in <-chan *nats.Msg, out chan<- []byte) {
-	defer p.wg.Done()
+// pump hands messages over until ctx ends or p closes, and tells report of
+// the connection's changes from status (nil when nobody asked).
+func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscription, in <-chan *nats.Msg, out chan<- []byte,
+	status chan nats.Status, report func(bool, error)) {
+	defer p.life.Exit()
 	defer close(out)
 	defer func() { _ = sub.Unsubscribe() }()
+	if status != nil {
+		defer p.conn.RemoveStatusListener(status)
+	}
 	var lastDropped int
+	up := true
 	for {
 		select {
+		case st := <-status:
+			switch {
+			case st == nats.CONNECTED && !up:
+				// nats.go sent the subscription again before CONNECTED;
+				// a round trip shows the server has it.
+				if err := p.flush(ctx); err == nil {
+					up = true
+					report(true, nil)
+				}
+			case st != nats.CONNECTED && up:
+				up = false
+				report(false, fmt.Errorf("%w (%s)", ErrConnectionLost, strings.ToLower(st.String())))
+			}
 		case m := <-in:
+			if !up {
+				// A status event can be lost while the reader is slow
+				// (nats.go drops it when the listener is full); a message
+				// shows the subscription is back.
+				up = true
+				report(true, nil)
+			}
 			select {
 			case out <- m.Data:
 			case <-ctx.Done():
 				return
-			case <-p.done:
+			case <-p.life.Closing():
 				return
 			}
 			if d, err := sub.Dropped(); err == nil && d > lastDropped {
@@ -181,7 +223,7 @@ func (p *PubSub) pump(ctx context.Context, channel string, sub *nats.Subscriptio
 			}
 		case <-ctx.Done():
 			return
-		case <-p.done:
+		case <-p.life.Closing():
 			return
 		}
 	}
@@ -203,7 +245,7 @@ func (p *PubSub) flush(ctx context.Context) error {
 
 // Ping checks the connection with a round trip to the server.
 func (p *PubSub) Ping(ctx context.Context) error {
-	if p.isClosed() {
+	if p.life.Closed() {
 		return fmt.Errorf("natsps: ping: %w", transport.ErrClosed)
 	}
 	if err := p.flush(ctx); err != nil {
@@ -219,14 +261,6 @@ func (p *PubSub) Stats() Stats { return Stats{Dropped: p.dropped.Load()} }
 // transport.ErrClosed; it does not close the injected connection.
 // Idempotent.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	close(p.done)
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }

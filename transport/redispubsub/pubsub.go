@@ -5,24 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/backoff"
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
 // Compile-time checks.
 var (
-	_ transport.Publisher  = (*PubSub)(nil)
-	_ transport.Subscriber = (*PubSub)(nil)
-	_ transport.Pinger     = (*PubSub)(nil)
-	_ interface {
-		SubscribeReport(context.Context, string, func(bool, error)) (<-chan []byte, error)
-	} = (*PubSub)(nil)
-	_ transport.ReceiverCounter = (*PubSub)(nil)
+	_ transport.Publisher            = (*PubSub)(nil)
+	_ transport.Subscriber           = (*PubSub)(nil)
+	_ transport.Pinger               = (*PubSub)(nil)
+	_ transport.SubscriptionReporter = (*PubSub)(nil)
+	_ transport.ReceiverCounter      = (*PubSub)(nil)
 )
 
 // SubscriptionBuffer is the capacity of the Go channel Subscribe returns.
@@ -32,18 +30,17 @@ var (
 // the messages in between are lost.
 const SubscriptionBuffer = 256
 
-// A receive error is retried after retryDelay, jittered to 50-100 %: the
+// A receive error is retried after retry, 50 ms jittered to 25-50 ms: the
 // delay does not grow, so a subscription is back within about 50 ms of
 // Redis's return however long the outage was. An attempt while Redis is
 // down costs one refused connection: go-redis dials a subscription's
 // connection directly, without the retries and the circuit breaker of its
 // command pool (which, after PoolSize failed dials, tries once a second).
-// While it fails, a Warn is logged at the first failure and then at most
-// once per failureLogInterval.
-const (
-	retryDelay         = 50 * time.Millisecond
-	failureLogInterval = 5 * time.Second
-)
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: 50 * time.Millisecond, Jitter: true}
+
+// While receiving fails, a Warn is logged at the first failure and then at
+// most once per failureLogInterval.
+const failureLogInterval = 5 * time.Second
 
 // Config configures a PubSub.
 type Config struct {
@@ -82,10 +79,7 @@ type PubSub struct {
 	onSub   func(channel string, subscribed bool, err error)
 	cluster bool // receiver counts are a node's own: unknown
 
-	mu     sync.Mutex
-	closed bool
-	done   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+	life *shutdown.Group
 }
 
 // New returns a PubSub on cfg.Client. It makes no connection; use Ping to
@@ -99,7 +93,7 @@ func New(cfg Config) (*PubSub, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	_, cluster := cfg.Client.(*redis.ClusterClient)
-	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, cluster: cluster, done: make(chan struct{})}, nil
+	return &PubSub{client: cfg.Client, logger: logger, onSub: cfg.OnSubscription, cluster: cluster, life: shutdown.New()}, nil
 }
 
 // publishCmd is a PUBLISH that go-redis must not send again by itself, that
@@ -172,7 +166,7 @@ func (p *PubSub) PublishCounted(ctx context.Context, channel string, msgs [][]by
 
 func (p *PubSub) publish(ctx context.Context, channel string, msgs [][]byte, receivers []int64) (int, error) {
 	select {
-	case <-p.done:
+	case <-p.life.Closing():
 		return 0, transport.ErrClosed
 	default:
 	}
@@ -273,27 +267,23 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 // becomes of this subscription in the background, as OnSubscription is
 // told: false with the error when receiving failed (the Go channel stays
 // open while go-redis reconnects), true once Redis confirmed the
-// subscription again. It is not told of the first confirmation, which
-// SubscribeReport's nil error is. report is called from the
-// subscription's receive loop, after OnSubscription, and must return
-// quickly. cluster.Manager uses it to keep its Health right.
+// subscription again (transport.SubscriptionReporter). It is not told of
+// the first confirmation, which SubscribeReport's nil error is. report is
+// called from the subscription's receive loop, after OnSubscription, and
+// must return quickly. cluster.Manager uses it to keep its Health right.
 func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report func(subscribed bool, err error)) (<-chan []byte, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.life.Add(2) { // watcher and receive loop
 		return nil, transport.ErrClosed
 	}
-	p.wg.Add(2) // watcher and receive loop
-	p.mu.Unlock()
 
 	// No channel yet, so no I/O: ps.Subscribe below reports errors.
 	ps := p.client.Subscribe(ctx)
 	finished := make(chan struct{})
 	go func() { // Closing ps is the only way to interrupt a blocked Receive.
-		defer p.wg.Done()
+		defer p.life.Exit()
 		select {
 		case <-ctx.Done():
-		case <-p.done:
+		case <-p.life.Closing():
 		case <-finished:
 		}
 		_ = ps.Close()
@@ -302,7 +292,7 @@ func (p *PubSub) SubscribeReport(ctx context.Context, channel string, report fun
 	first, err := confirm(ctx, ps, channel)
 	if err != nil {
 		close(finished)
-		p.wg.Done()
+		p.life.Exit()
 		switch {
 		case p.isClosed():
 			return nil, transport.ErrClosed
@@ -349,7 +339,7 @@ func confirm(ctx context.Context, ps *redis.PubSub, channel string) (*redis.Mess
 // receive is a subscription's loop: the only goroutine that reads ps.
 func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, out chan<- []byte, first *redis.Message,
 	finished chan struct{}, report func(bool, error)) {
-	defer p.wg.Done()
+	defer p.life.Exit()
 	defer close(out)
 	defer close(finished) // runs first: the watcher closes ps
 
@@ -359,7 +349,7 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 			return true
 		case <-ctx.Done():
 			return false
-		case <-p.done:
+		case <-p.life.Closing():
 			return false
 		}
 	}
@@ -382,14 +372,14 @@ func (p *PubSub) receive(ctx context.Context, ps *redis.PubSub, channel string, 
 				since = now
 				p.notify(channel, false, err, report)
 			}
-			delay := jitter(retryDelay)
+			delay := retry.Delay(failures)
 			if failures == 1 || now.Sub(logged) >= failureLogInterval {
 				logged = now
 				p.logger.Warn("redispubsub: receive failed, retrying",
 					"channel", channel, "error", err, "failures", failures,
 					"down_for", now.Sub(since).Round(time.Millisecond), "retry_in", delay)
 			}
-			if !p.sleep(ctx, delay) {
+			if !backoff.Sleep(ctx, p.life.Closing(), delay) {
 				return
 			}
 			continue
@@ -427,34 +417,7 @@ func (p *PubSub) notify(channel string, subscribed bool, err error, report func(
 	}
 }
 
-// jitter spreads d over [d/2, d], so that the subscribers of a broker do
-// not all retry in the same instant.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits for d; it returns false early when ctx is done or p closes.
-func (p *PubSub) sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-p.done:
-		return false
-	}
-}
-
-func (p *PubSub) isClosed() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *PubSub) isClosed() bool { return p.life.Closed() }
 
 // Ping checks the connection to Redis with PING. After Close it returns
 // transport.ErrClosed.
@@ -474,12 +437,6 @@ func (p *PubSub) Ping(ctx context.Context) error {
 // transport.ErrClosed. Close is idempotent, safe to call concurrently and
 // while subscribers are blocked, and never closes the injected client.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.done)
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }

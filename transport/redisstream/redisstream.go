@@ -29,13 +29,14 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/internal/backoff"
 	"github.com/sockgate/sockgate/internal/pack"
+	"github.com/sockgate/sockgate/internal/shutdown"
 	"github.com/sockgate/sockgate/transport"
 )
 
@@ -55,9 +56,11 @@ const (
 	block    = 500 * time.Millisecond
 	batch    = 256
 	ackQueue = 4 * batch
-	retryMin = 50 * time.Millisecond
-	retryMax = time.Second
 )
+
+// retry is the wait after a failed read: 50 ms, doubling with each failure
+// in a row up to 1 s.
+var retry = backoff.Policy{Min: 50 * time.Millisecond, Max: time.Second}
 
 // ErrConfig reports an invalid Config.
 var ErrConfig = errors.New("redisstream: invalid configuration")
@@ -89,10 +92,7 @@ type Config struct {
 type PubSub struct {
 	cfg  Config
 	log  *slog.Logger
-	mu   sync.Mutex
-	shut bool
-	done chan struct{}
-	wg   sync.WaitGroup
+	life *shutdown.Group
 
 	repeats   atomic.Uint64 // messages PublishIdempotent found already stored
 	malformed atomic.Uint64 // entries that were not messages
@@ -128,24 +128,19 @@ func New(cfg Config) (*PubSub, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &PubSub{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}, nil
+	return &PubSub{cfg: cfg, log: cfg.Logger, life: shutdown.New()}, nil
 }
 
-func (p *PubSub) start() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shut {
+// start counts n goroutines of a subscription, or returns
+// transport.ErrClosed.
+func (p *PubSub) start(n int) error {
+	if !p.life.Add(n) {
 		return transport.ErrClosed
 	}
-	p.wg.Add(1)
 	return nil
 }
 
-func (p *PubSub) closed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.shut
-}
+func (p *PubSub) closed() bool { return p.life.Closed() }
 
 // entry is one stream entry of a batch: the messages msgs[from:to], as
 // XADD field-value pairs (one message, or a pack of several).
@@ -289,17 +284,17 @@ func (p *PubSub) lastID(ctx context.Context, channel string) (string, error) {
 
 // Subscribe delivers the messages added to channel after it returns.
 func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, error) {
-	if err := p.start(); err != nil {
+	if err := p.start(1); err != nil {
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	from, err := p.lastID(ctx, channel)
 	if err != nil {
-		p.wg.Done()
+		p.life.Exit()
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan []byte, batch)
 	go func() {
-		defer p.wg.Done()
+		defer p.life.Exit()
 		defer close(out)
 		p.read(ctx, channel, from, func(x redis.XMessage) bool {
 			msgs, _, _ := p.messages(channel, x)
@@ -308,7 +303,7 @@ func (p *PubSub) Subscribe(ctx context.Context, channel string) (<-chan []byte, 
 				case out <- m:
 				case <-ctx.Done():
 					return false
-				case <-p.done:
+				case <-p.life.Closing():
 					return false
 				}
 			}
@@ -331,12 +326,12 @@ func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-ch
 	if !ok {
 		return nil, fmt.Errorf("%w: SubscribeFrom %q: position %q is not a stream entry ID (<ms>-<seq>, or <ms>-<seq>-<i> in a pack)", ErrConfig, channel, after)
 	}
-	if err := p.start(); err != nil {
+	if err := p.start(1); err != nil {
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan transport.Delivery, batch)
 	go func() {
-		defer p.wg.Done()
+		defer p.life.Exit()
 		defer close(out)
 		p.read(ctx, channel, from, func(x redis.XMessage) bool {
 			msgs, packed, _ := p.messages(channel, x)
@@ -348,7 +343,7 @@ func (p *PubSub) SubscribeFrom(ctx context.Context, channel, after string) (<-ch
 				case out <- transport.Delivery{Data: m, ID: deliveryID(x.ID, i, packed), Ack: noAck}:
 				case <-ctx.Done():
 					return false
-				case <-p.done:
+				case <-p.life.Closing():
 					return false
 				}
 			}
@@ -434,19 +429,19 @@ func (p *PubSub) SubscribeAck(ctx context.Context, channel string) (<-chan trans
 	if p.cfg.Consumer == "" {
 		return nil, fmt.Errorf("%w: Consumer is empty (a durable name per node is required)", ErrConfig)
 	}
-	if err := p.start(); err != nil {
+	if err := p.start(2); err != nil {
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	if err := p.createGroup(ctx, channel); err != nil {
-		p.wg.Done()
+		p.life.Exit() // the ack loop's count
+		p.life.Exit() // the reader's
 		return nil, fmt.Errorf("redisstream: subscribe to %q: %w", channel, err)
 	}
 	out := make(chan transport.Delivery, batch)
 	a := &acks{ids: make(chan string, ackQueue), stop: make(chan struct{}), done: make(chan struct{})}
-	p.wg.Add(1)
 	go p.ackLoop(channel, a)
 	go func() {
-		defer p.wg.Done()
+		defer p.life.Exit()
 		p.readGroup(ctx, channel, out, a)
 		// The ack loop sends what was acknowledged so far and exits before
 		// out closes: an Ack made once the receiver saw the end is not sent
@@ -470,7 +465,7 @@ type acks struct {
 // ends, then sends what is left (best effort: an ID not acknowledged is
 // delivered again and dropped by the receiver).
 func (p *PubSub) ackLoop(channel string, a *acks) {
-	defer p.wg.Done()
+	defer p.life.Exit()
 	defer close(a.done)
 	ids := make([]string, 0, batch)
 	send := func() {
@@ -571,7 +566,7 @@ func (p *PubSub) readGroup(ctx context.Context, channel string, out chan<- trans
 					case out <- d:
 					case <-ctx.Done():
 						return
-					case <-p.done:
+					case <-p.life.Closing():
 						return
 					}
 				}
@@ -660,7 +655,7 @@ func (p *PubSub) alive(ctx context.Context) bool {
 	select {
 	case <-ctx.Done():
 		return false
-	case <-p.done:
+	case <-p.life.Closing():
 		return false
 	default:
 		return true
@@ -670,18 +665,10 @@ func (p *PubSub) alive(ctx context.Context) bool {
 // retry logs a failed read (the first of an outage at Warn) and waits a
 // capped, growing delay.
 func (p *PubSub) retry(ctx context.Context, channel string, err error, failures int) {
-	d := retryMin << min(failures-1, 5)
-	d = min(d, retryMax)
 	if failures == 1 {
 		p.log.Warn("redisstream: read failed, retrying", "channel", channel, "error", err)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	case <-p.done:
-	}
+	backoff.Sleep(ctx, p.life.Closing(), retry.Delay(failures))
 }
 
 func (p *PubSub) recovered(channel string, failures int) int {
@@ -706,15 +693,7 @@ func (p *PubSub) Ping(ctx context.Context) error {
 // makes later calls return transport.ErrClosed. It does not close the
 // injected client. Idempotent.
 func (p *PubSub) Close() error {
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		return nil
-	}
-	p.shut = true
-	close(p.done)
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.life.Close()
 	return nil
 }
 

@@ -1,9 +1,10 @@
-package metrics
+package servermetrics
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sockgate/sockgate/cluster"
+	"github.com/sockgate/sockgate/metrics"
 )
 
 // ClusterSource is what NewClusterCollector reads: a *cluster.Manager
@@ -12,6 +13,8 @@ type ClusterSource interface {
 	Health() cluster.Health
 	Stats() cluster.Stats
 }
+
+var _ ClusterSource = (*cluster.Manager)(nil)
 
 type clusterCollector struct {
 	src          ClusterSource
@@ -33,12 +36,10 @@ var _ prometheus.Collector = (*clusterCollector)(nil)
 // NewClusterCollector returns a prometheus.Collector reporting a cluster
 // manager's subscription state and counters under the sockgate_cluster_*
 // names listed in the package documentation. A server process registers it
-// beside NewCollector(manager.Gateway(), ...), which reports the publishing
-// side.
-func NewClusterCollector(src ClusterSource, opts CollectorOptions) prometheus.Collector {
-	desc := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(name, help, labels, opts.ConstLabels)
-	}
+// beside metrics.NewCollector(manager.Gateway(), ...), which reports the
+// publishing side, and NewCollector(server, ...).
+func NewClusterCollector(src ClusterSource, opts metrics.CollectorOptions) prometheus.Collector {
+	desc := describer(opts)
 	return &clusterCollector{
 		src: src,
 		subscribed: desc("sockgate_cluster_subscribed",
@@ -82,9 +83,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(c.subscribed, prometheus.GaugeValue, up)
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	counter := counterSender(ch)
 	counter(c.received, s.Received)
 	for _, r := range []struct {
 		name string

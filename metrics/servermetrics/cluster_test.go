@@ -1,4 +1,4 @@
-package metrics_test
+package servermetrics_test
 
 import (
 	"strings"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/metrics"
+	"github.com/sockgate/sockgate/metrics/servermetrics"
 )
 
 type fakeCluster struct {
@@ -28,7 +29,7 @@ func TestClusterCollector(t *testing.T) {
 			SeqDuplicates: 6, SeqUnchecked: 8, NonFinite: 11},
 	}
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(metrics.NewClusterCollector(src, metrics.CollectorOptions{ConstLabels: prometheus.Labels{"role": "server"}}))
+	reg.MustRegister(servermetrics.NewClusterCollector(src, metrics.CollectorOptions{ConstLabels: prometheus.Labels{"role": "server"}}))
 	want := `
 # HELP sockgate_cluster_subscribed 1 while the node receives the cluster channel, 0 while it serves local clients only.
 # TYPE sockgate_cluster_subscribed gauge
