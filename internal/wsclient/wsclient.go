@@ -1,5 +1,5 @@
 // Package wsclient is the client side of RFC 6455 framing that the
-// benchmark load clients (internal/fanoutbench, internal/clusterbench)
+// benchmark load clients (bench/fanoutbench, bench/clusterbench)
 // share: reading whole messages from a server and building masked client
 // frames, with no allocation per message beyond the caller's buffer.
 package wsclient

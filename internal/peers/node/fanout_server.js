@@ -1,9 +1,9 @@
-// fanout_server.js: the Node socket.io 4.8 side of internal/fanoutbench.
+// fanout_server.js: the Node socket.io 4.8 side of bench/fanoutbench.
 //
 // A socket.io server on 127.0.0.1 (port from argv[2], 0 picks a free one)
 // that puts every client connecting to "/" into room "bench", plus a control
 // HTTP API on the same port, the same one the Go server in
-// internal/fanoutbench/server implements:
+// bench/fanoutbench/server implements:
 //
 //   POST /emit?n=K&size=200            emit K "tick" events to room "bench" as
 //                                      fast as possible; reply when all are
