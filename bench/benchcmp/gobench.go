@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // goBench is one line of `go test -bench` output.
@@ -27,7 +27,7 @@ type goBench struct {
 func runGoBench(ctx context.Context, benchtime string) ([]goBench, string, error) {
 	args := []string{"test", "-run", "^$", "-bench", "BenchmarkEmitToUser", "-benchmem", "-benchtime", benchtime, "./gateway/"}
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = peertest.RepoPath(".")
+	cmd.Dir = testenv.RepoPath(".")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, "", fmt.Errorf("benchcmp: go %s: %w\n%s", strings.Join(args, " "), err, out)

@@ -187,13 +187,13 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 	rep := &report{Time: time.Now().UTC(), Machine: describeMachine()}
 	progressf := func(format string, args ...any) { fmt.Fprintf(stderr, "benchcmp: "+format+"\n", args...) }
 
-	srv, err := startRedis(ctx)
+	srv, err := startRedis()
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	rep.Machine.Redis = srv.version
-	progressf("redis-server %s on %s", srv.version, srv.addr())
+	progressf("redis-server %s on %s", srv.version, srv.Addr())
 
 	sample, err := benchutil.SampleEmit(ctx)
 	if err != nil {
@@ -224,7 +224,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 	for _, p := range o.producers {
 		progressf("gateway: %d emits from %d producer(s)", o.emitN, p)
 		r, err := measureEmit(ctx, emitConfig{
-			Addr: srv.addr(), Channel: o.channel, Producers: p, Count: o.emitN,
+			Addr: srv.Addr(), Channel: o.channel, Producers: p, Count: o.emitN,
 			QueueSize: o.queueSize, BatchSize: o.batchSize, PoolSize: o.poolSize,
 			Redis: srv,
 		})
@@ -249,7 +249,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 		}
 		progressf("python-socketio: %d sequential, %d with %d tasks", o.pyN, o.pyConN, o.pyTasks)
 		r, err := runPython(ctx, pyConfig{
-			Interpreter: o.python, URL: srv.url(), Channel: o.channel,
+			Interpreter: o.python, URL: srv.URL(), Channel: o.channel,
 			N: o.pyN, ConcurrentN: o.pyConN, Concurrency: o.pyTasks,
 		})
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockgate/sockgate/internal/wsclient"
+	"github.com/sockgate/sockgate/internal/testenv/wsclient"
 )
 
 // The measuring client: one raw websocket connection speaking just enough

@@ -47,8 +47,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sockgate/sockgate/bench/benchutil"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
@@ -188,12 +189,12 @@ func measure(ctx context.Context, o *options, stderr io.Writer) (*report, error)
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "clusterbench: "+format+"\n", a...) }
 	rep := &report{Started: time.Now().UTC(), Go: runtime.Version(), CPUs: runtime.NumCPU(), Duration: o.duration.String()}
 
-	rp, addr, err := startRedis(ctx)
+	addr, stopRedis, err := startRedis()
 	if err != nil {
 		return nil, err
 	}
-	defer rp.stop()
-	rep.Redis = redisVersion()
+	defer stopRedis()
+	rep.Redis = benchutil.Version("redis-server")
 	logf("redis-server %s on %s", rep.Redis, addr)
 	rc := redis.NewClient(&redis.Options{Addr: addr})
 	defer rc.Close()
@@ -486,7 +487,7 @@ func pythonVersion(py string) string {
 // pyScript is testdata/py_bench_server.py, found from the source tree
 // whatever the working directory.
 func pyScript() (string, error) {
-	p := peertest.RepoPath("bench/clusterbench/testdata/py_bench_server.py")
+	p := testenv.RepoPath("bench/clusterbench/testdata/py_bench_server.py")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("clusterbench: %w", err)
 	}

@@ -2,20 +2,19 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sockgate/sockgate/bench/benchutil"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // errMissingTool is returned when a program the benchmark needs is missing.
@@ -26,33 +25,15 @@ var errMissingTool = errors.New("clusterbench: missing tool")
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testenv.Buffer
 	lines  chan string // stdout lines (dropped when nobody reads)
 	exited chan struct{}
 	once   sync.Once
 }
 
-// syncBuffer collects a child's output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startProc starts a child; it receives SIGKILL when this program dies.
 func startProc(name string, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, out: &syncBuffer{}, lines: make(chan string, 64), exited: make(chan struct{})}
+	p := &proc{name: name, out: &testenv.Buffer{}, lines: make(chan string, 64), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.out
 	p.cmd.SysProcAttr = benchutil.DieWithParent()
@@ -117,52 +98,18 @@ func (p *proc) stop() {
 func (p *proc) cpu() time.Duration { return benchutil.ChildCPU(p.cmd.Process.Pid) }
 
 // startRedis starts redis-server on a free 127.0.0.1 port, nothing
-// persisted, and waits until it answers PING. A port taken between the
-// probe and the bind is retried on a fresh one.
-func startRedis(ctx context.Context) (*proc, string, error) {
+// persisted, with internal/testenv, and waits until it answers; stop kills
+// it.
+func startRedis() (addr string, stop func(), err error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		return nil, "", fmt.Errorf("%w: redis-server (apt-get install redis-server)", errMissingTool)
+		return "", nil, fmt.Errorf("%w: redis-server (apt-get install redis-server)", errMissingTool)
 	}
-	var lastErr error
-	for range 3 {
-		port, err := freePort()
-		if err != nil {
-			return nil, "", err
-		}
-		p, err := startProc("redis-server", "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--daemonize", "no")
-		if err != nil {
-			return nil, "", err
-		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err = waitPing(ctx, p, addr); err == nil {
-			return p, addr, nil
-		}
-		p.stop()
-		lastErr = err
+	e := benchutil.NewEnv("clusterbench", io.Discard)
+	if err := e.Do(func() { addr = testenv.StartRedis(e).Addr() }); err != nil {
+		e.Close()
+		return "", nil, fmt.Errorf("clusterbench: start redis-server: %w", err)
 	}
-	return nil, "", lastErr
-}
-
-func waitPing(ctx context.Context, p *proc, addr string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := c.Ping(ctx).Err(); err == nil {
-			return nil
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("clusterbench: redis-server exited:\n%s", p.out.String())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("clusterbench: redis-server on %s did not answer PING within 10s:\n%s", addr, p.out.String())
-		}
-	}
+	return addr, e.Close, nil
 }
 
 // waitSubscribed waits (at most 30 s) until Redis shows a subscriber on
@@ -183,27 +130,4 @@ func waitSubscribed(ctx context.Context, rc *redis.Client, channel string) error
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("clusterbench: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// redisVersion returns "7.0.15" from `redis-server --version`, or "".
-func redisVersion() string {
-	out, err := exec.Command("redis-server", "--version").Output()
-	if err != nil {
-		return ""
-	}
-	for _, f := range strings.Fields(string(out)) {
-		if v, ok := strings.CutPrefix(f, "v="); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockgate/sockgate/internal/wsclient"
+	"github.com/sockgate/sockgate/internal/testenv/wsclient"
 )
 
 // The load client: raw websocket connections speaking just enough

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // serverProc is one server under test: its process and control API.
@@ -246,4 +246,4 @@ func selfCPU() time.Duration {
 
 // repoRoot is the sockgate repository: the go build of the Go server runs
 // in its bench/ module, and the Node peers live under it.
-func repoRoot() string { return peertest.RepoPath(".") }
+func repoRoot() string { return testenv.RepoPath(".") }

@@ -4,9 +4,9 @@
 //
 //	go -C bench run ./transportbench [flags]
 //
-// It starts its own redis-server (internal/redisserver: a free 127.0.0.1
+// It starts its own redis-server (internal/testenv: a free 127.0.0.1
 // port, nothing persisted) and its own nats-server with JetStream
-// (internal/natsserver: a free port, a temporary store directory), both
+// (internal/testenv: a free port, a temporary store directory), both
 // killed when it exits, also on Ctrl-C, and measures in turn:
 //
 //  1. the ceilings: redis-benchmark's PUBLISH and an XADD MAXLEN ~ test
@@ -261,7 +261,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	e := newEnv(os.Stderr)
+	e := benchutil.NewEnv("transportbench", os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	finished := make(chan struct{})
 	go func() {
@@ -277,13 +277,13 @@ func main() {
 		select {
 		case <-finished:
 		case <-t.C:
-			e.close()
+			e.Close()
 			fmt.Fprintln(os.Stderr, "transportbench: interrupted; brokers stopped")
 			os.Exit(130)
 		}
 	}()
 	rep, err := run(ctx, opts, e, os.Stdout, os.Stderr)
-	e.close()
+	e.Close()
 	close(finished)
 	interrupted := ctx.Err() != nil
 	stop()
@@ -311,7 +311,7 @@ func main() {
 
 // run starts the brokers, performs every measurement, prints the table to
 // stdout and progress to stderr. The brokers run until e.close.
-func run(ctx context.Context, o *options, e *env, stdout, stderr io.Writer) (*report, error) {
+func run(ctx context.Context, o *options, e *benchutil.Env, stdout, stderr io.Writer) (*report, error) {
 	if err := checkTools(); err != nil {
 		return nil, err
 	}

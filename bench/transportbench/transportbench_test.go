@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sockgate/sockgate/bench/benchutil"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // requireTools skips the test, or fails it under CI=true, unless the
@@ -21,7 +21,7 @@ import (
 func requireTools(t *testing.T) {
 	t.Helper()
 	if err := checkTools(); err != nil {
-		peertest.SkipOrFail(t, err.Error())
+		testenv.SkipOrFail(t, err.Error())
 	}
 }
 
@@ -42,8 +42,8 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, progress bytes.Buffer
-	e := newEnv(&progress)
-	defer e.close()
+	e := benchutil.NewEnv("transportbench", &progress)
+	defer e.Close()
 	rep, err := run(ctx, o, e, &out, &progress)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, progress.String())
@@ -93,7 +93,7 @@ func TestRunSmall(t *testing.T) {
 	}
 
 	// Closing the environment kills both brokers.
-	e.close()
+	e.Close()
 	for _, addr := range []string{rep.Machine.RedisAddr, rep.Machine.NATSAddr} {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			_ = c.Close()
@@ -110,8 +110,8 @@ func TestNATSBench(t *testing.T) {
 	if err != nil {
 		t.Skip("the nats CLI is not installed")
 	}
-	e := newEnv(&bytes.Buffer{})
-	defer e.close()
+	e := benchutil.NewEnv("transportbench", &bytes.Buffer{})
+	defer e.Close()
 	b, err := startBrokers(e)
 	if err != nil {
 		t.Fatal(err)
@@ -219,31 +219,3 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
-
-// TestEnvAbort checks that a helper's Fatal becomes an error, not an exit.
-func TestEnvAbort(t *testing.T) {
-	e := newEnv(&bytes.Buffer{})
-	ran := false
-	e.Cleanup(func() { ran = true })
-	err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = errorString(r.(abort).msg)
-			}
-		}()
-		e.Fatalf("boom %d", 1)
-		return nil
-	}()
-	if err == nil || err.Error() != "boom 1" {
-		t.Errorf("Fatalf: %v", err)
-	}
-	e.close()
-	e.close()
-	if !ran {
-		t.Error("close did not run the cleanup")
-	}
-}
-
-type errorString string
-
-func (s errorString) Error() string { return string(s) }

@@ -1,7 +1,7 @@
 // Package clusterint holds the integration and fault tests of package
 // cluster: our Go server (socketio.Server with a cluster.Manager over
 // transport/redispubsub) as a node of a python-socketio cluster on one real
-// redis-server (internal/redisserver, one per test) and one channel.
+// redis-server (internal/testenv, one per test) and one channel.
 //
 //   - mixed_test.go: a python-socketio 5.7.2 AsyncServer on AsyncRedisManager
 //     (testdata/py_server.py) and our server, one user with one python client

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // recoveryBudget is the figure: a worker's emits reach the clients
@@ -117,7 +117,7 @@ func localEmitReaches(t *testing.T, gn *goNode, c *pyClient, user, event string)
 func TestGoServerStartsWithRedisDown(t *testing.T) {
 	requirePython(t)
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rs.Kill() // the address is reserved, nothing listens there
 	ch := uniqueChannel(t)
 	user := "u-" + randHex(4)
@@ -164,7 +164,7 @@ func TestGoServerStartsWithRedisDown(t *testing.T) {
 func TestRedisCutMidStream(t *testing.T) {
 	requirePython(t)
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	ch := uniqueChannel(t)
 	user := "u-" + randHex(4)
 	gn := startGoNode(t, rs.URL(), ch)

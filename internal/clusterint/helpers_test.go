@@ -17,41 +17,41 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
 // deadline bounds every wait for something a process should print.
-const deadline = peertest.Deadline
+const deadline = testenv.Deadline
 
 type (
-	line       = peertest.Line
-	proc       = peertest.Proc
-	syncBuffer = peertest.Buffer
+	line       = testenv.Line
+	proc       = testenv.Proc
+	syncBuffer = testenv.Buffer
 )
 
 // requirePython skips the test (fails it with CI=true) when the python side
 // is not installed.
 func requirePython(t *testing.T) {
 	t.Helper()
-	peertest.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
+	testenv.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
 }
 
-func randHex(n int) string { return peertest.RandHex(n) }
+func randHex(n int) string { return testenv.RandHex(n) }
 
 // uniqueChannel returns a channel name no other test (or -count repetition)
 // uses.
-func uniqueChannel(t *testing.T) string { return peertest.UniqueName(t, "sockgate-clusterint:") }
+func uniqueChannel(t *testing.T) string { return testenv.UniqueName(t, "sockgate-clusterint:") }
 
 // pyClientScript is the python-socketio client both integration packages
 // drive.
-var pyClientScript = peertest.RepoPath("internal/peers/python/py_client.py")
+var pyClientScript = testenv.RepoPath("internal/peers/python/py_client.py")
 
-// startPython runs testdata/<script> with args (see peertest.StartPython).
+// startPython runs testdata/<script> with args (see testenv.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	return peertest.StartPython(t, name, filepath.Join("testdata", script), args...)
+	return testenv.StartPython(t, name, filepath.Join("testdata", script), args...)
 }
 
 // runPython runs testdata/<script> to its end and returns its JSON lines.
@@ -137,7 +137,7 @@ func startPyClient(t *testing.T, name, url string, auth map[string]any) *pyClien
 	t.Helper()
 	a, err := json.Marshal(auth)
 	require.NoError(t, err)
-	c := &pyClient{proc: peertest.StartPython(t, name, pyClientScript, "--url", url, "--auth", string(a), "--ns", "/")}
+	c := &pyClient{proc: testenv.StartPython(t, name, pyClientScript, "--url", url, "--auth", string(a), "--ns", "/")}
 	_, l := c.Out.WaitFor(t, "connected", 0, func(l line) bool { return l.Str("connected") != "" })
 	c.sid = l.Str("connected")
 	return c
@@ -202,8 +202,8 @@ func ev(t *testing.T, name string, args ...any) event {
 	return event{Event: name, Args: norm(v)}
 }
 
-// norm makes decoded JSON comparable with exact numbers (peertest.Norm).
-func norm(v any) any { return peertest.Norm(v) }
+// norm makes decoded JSON comparable with exact numbers (testenv.Norm).
+func norm(v any) any { return testenv.Norm(v) }
 
 // waitSubscribers polls PUBSUB NUMSUB until channel has at least n
 // subscribers (there is no event for another process's SUBSCRIBE).

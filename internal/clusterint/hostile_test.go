@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // bigMessage is a 50 MB emit that is valid JSON in every respect but its
@@ -52,7 +52,7 @@ func evilPickle(t *testing.T, room, marker string) []byte {
 func TestHostileBusInput(t *testing.T) {
 	requirePython(t)
 	t.Parallel()
-	rs := redisserver.Start(t, redisserver.WithArgs("--client-output-buffer-limit", "pubsub 0 0 0"))
+	rs := testenv.StartRedis(t, testenv.WithRedisArgs("--client-output-buffer-limit", "pubsub 0 0 0"))
 	rdb := newRedisClient(t, rs.Addr())
 	ch := uniqueChannel(t)
 	user := "u-" + randHex(4)
@@ -114,7 +114,7 @@ func TestHostileBusInput(t *testing.T) {
 func TestHugeMessageCutsSubscriber(t *testing.T) {
 	requirePython(t)
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rdb := newRedisClient(t, rs.Addr())
 	ch := uniqueChannel(t)
 	user := "u-" + randHex(4)

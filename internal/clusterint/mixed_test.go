@@ -12,14 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // mixedCluster is one Redis, one channel, a python-socketio 5.7.2 server and
 // our Go server on it, a user with one python client on each server, and a
 // Go worker.
 type mixedCluster struct {
-	rs     *redisserver.Server
+	rs     *testenv.RedisServer
 	ch     string
 	py     *pyServer
 	gn     *goNode
@@ -33,7 +33,7 @@ type mixedCluster struct {
 func startMixedCluster(t *testing.T) *mixedCluster {
 	t.Helper()
 	requirePython(t)
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rdb := newRedisClient(t, rs.Addr())
 	c := &mixedCluster{rs: rs, ch: uniqueChannel(t), user: "u-" + randHex(4)}
 	c.py = startPyServer(t, rdb, rs.URL(), c.ch)

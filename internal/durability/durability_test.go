@@ -21,9 +21,7 @@ import (
 
 	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/natsserver"
-	"github.com/sockgate/sockgate/internal/peertest"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport"
 	"github.com/sockgate/sockgate/transport/jetstream"
@@ -147,7 +145,7 @@ func startNode(t *testing.T, ps interface {
 	return &node{url: "http://" + ln.Addr().String(), srv: srv, mgr: m}
 }
 
-func seqOf(l peertest.Line) int64 {
+func seqOf(l testenv.Line) int64 {
 	if l.Str("event") != "seq" {
 		return -1
 	}
@@ -179,10 +177,10 @@ type scenario struct {
 // emitted by a worker in two halves around the scenario's steps; the client
 // gets them all, in order, once.
 func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
-	peertest.RequirePython(t, "socketio", "aiohttp")
-	c := peertest.StartPython(t, "client", peertest.RepoPath("internal/peers/python/py_client.py"),
+	testenv.RequirePython(t, "socketio", "aiohttp")
+	c := testenv.StartPython(t, "client", testenv.RepoPath("internal/peers/python/py_client.py"),
 		"--url", n.url, "--auth", `{"user": "u1"}`, "--ns", "/")
-	c.Out.WaitFor(t, "connected", 0, func(l peertest.Line) bool { return l.Str("connected") != "" })
+	c.Out.WaitFor(t, "connected", 0, func(l testenv.Line) bool { return l.Str("connected") != "" })
 	ctx := context.Background()
 	flush := func() {
 		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -202,7 +200,7 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 
 	require.NoError(t, w.EmitToUser(ctx, "u1", "ready", "x"))
 	flush()
-	c.Out.WaitFor(t, "the ready event", 0, func(l peertest.Line) bool { return l.Str("event") == "ready" })
+	c.Out.WaitFor(t, "the ready event", 0, func(l testenv.Line) bool { return l.Str("event") == "ready" })
 	base := w.Stats().Published
 
 	step(sc.before)
@@ -223,7 +221,7 @@ func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 		}
 	})
 	_, last := c.Out.WaitForWithin(t, 60*time.Second, "the last event", 0,
-		func(l peertest.Line) bool { return seqOf(l) == events-1 })
+		func(l testenv.Line) bool { return seqOf(l) == events-1 })
 	t.Logf("all %d events at the client %v after the broker or the connection returned; manager %+v",
 		events, last.At.Sub(back).Round(time.Millisecond), n.mgr.Stats())
 
@@ -312,7 +310,7 @@ func newWorker(t *testing.T, pub transport.Publisher) *gateway.Worker {
 
 func TestRedisStreamsNodeCutOff(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t, redisserver.WithArgs("--appendonly", "yes"))
+	rs := testenv.StartRedis(t, testenv.WithRedisArgs("--appendonly", "yes"))
 	px := startProxy(t, rs.Addr())
 	nodeClient := redis.NewClient(&redis.Options{Addr: px.addr, PoolSize: 8, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = nodeClient.Close() })
@@ -328,7 +326,7 @@ func TestRedisStreamsNodeCutOff(t *testing.T) {
 
 func TestJetStreamNodeCutOff(t *testing.T) {
 	t.Parallel()
-	ns := natsserver.Start(t)
+	ns := testenv.StartNATS(t)
 	px := startProxy(t, ns.Addr())
 	nodeConn, err := nats.Connect("nats://"+px.addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
 		nats.ReconnectBufSize(-1))
@@ -351,7 +349,7 @@ func TestJetStreamNodeCutOff(t *testing.T) {
 // resumes from its pending entries.
 func TestRedisStreamsBrokerRestart(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t, redisserver.WithArgs("--appendonly", "yes", "--appendfsync", "always"))
+	rs := testenv.StartRedis(t, testenv.WithRedisArgs("--appendonly", "yes", "--appendfsync", "always"))
 	opts := func() *redis.Options {
 		return &redis.Options{Addr: rs.Addr(), PoolSize: 8, DialTimeout: time.Second, MaxRetries: -1}
 	}
@@ -392,7 +390,7 @@ func requireRetried(t *testing.T, _ *gateway.Worker, pub interface{ Repeats() ui
 // carry the same Nats-Msg-Id, which the restarted server recognises.
 func TestJetStreamBrokerRestart(t *testing.T) {
 	t.Parallel()
-	ns := natsserver.Start(t)
+	ns := testenv.StartNATS(t)
 	connect := func() *nats.Conn {
 		c, err := nats.Connect(ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond),
 			nats.ReconnectBufSize(-1))

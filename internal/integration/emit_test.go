@@ -18,7 +18,7 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // TestPythonServerReceivesGoEmits drives a real python-socketio 5.7.2 server
@@ -33,7 +33,7 @@ import (
 func TestPythonServerReceivesGoEmits(t *testing.T) {
 	t.Parallel()
 	requirePython(t)
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rdb := newRedisClient(t, rs.Addr())
 	channel := uniqueChannel(t)
 	srv := startPyServer(t, rdb, rs.URL(), channel)
@@ -195,7 +195,7 @@ func TestPythonServerReceivesGoEmits(t *testing.T) {
 func TestRoomOpsActOnPythonClient(t *testing.T) {
 	t.Parallel()
 	requirePython(t)
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rdb := newRedisClient(t, rs.Addr())
 	channel := uniqueChannel(t)
 	srv := startPyServer(t, rdb, rs.URL(), channel, "--room-ops")

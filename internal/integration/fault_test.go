@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // TestWorkerSurvivesRedisRestart kills redis-server under a worker that
@@ -30,7 +30,7 @@ import (
 func TestWorkerSurvivesRedisRestart(t *testing.T) {
 	t.Parallel()
 	requirePython(t)
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rdb := newRedisClient(t, rs.Addr())
 	channel := uniqueChannel(t)
 	srv := startPyServer(t, rdb, rs.URL(), channel)

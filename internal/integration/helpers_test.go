@@ -17,38 +17,38 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
 // deadline bounds every wait for something a process should print.
-const deadline = peertest.Deadline
+const deadline = testenv.Deadline
 
 type (
-	line = peertest.Line
-	proc = peertest.Proc
+	line = testenv.Line
+	proc = testenv.Proc
 )
 
 // requirePython skips the test (fails it with CI=true) when the python side
 // is not installed.
 func requirePython(t *testing.T) {
 	t.Helper()
-	peertest.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
+	testenv.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
 }
 
 // uniqueChannel returns a channel name no other test (or -count repetition)
 // uses.
-func uniqueChannel(t *testing.T) string { return peertest.UniqueName(t, "sockgate-it:") }
+func uniqueChannel(t *testing.T) string { return testenv.UniqueName(t, "sockgate-it:") }
 
 // pyClientScript is the python-socketio client both integration packages
 // drive.
-var pyClientScript = peertest.RepoPath("internal/peers/python/py_client.py")
+var pyClientScript = testenv.RepoPath("internal/peers/python/py_client.py")
 
-// startPython runs testdata/<script> with args (see peertest.StartPython).
+// startPython runs testdata/<script> with args (see testenv.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	return peertest.StartPython(t, name, filepath.Join("testdata", script), args...)
+	return testenv.StartPython(t, name, filepath.Join("testdata", script), args...)
 }
 
 // pyServer is py_server.py: a python-socketio AsyncServer on AsyncRedisManager.
@@ -85,7 +85,7 @@ func startPyClient(t *testing.T, name string, srv *pyServer, auth map[string]any
 	for _, ns := range namespaces {
 		args = append(args, "--ns", ns)
 	}
-	c := &pyClient{proc: peertest.StartPython(t, name, pyClientScript, args...), sids: map[string]string{}}
+	c := &pyClient{proc: testenv.StartPython(t, name, pyClientScript, args...), sids: map[string]string{}}
 	for _, ns := range namespaces {
 		_, l := c.Out.WaitFor(t, "connected to "+ns, 0, func(l line) bool {
 			return l.Str("ns") == ns && l.Str("connected") != ""
@@ -141,8 +141,8 @@ func ev(t *testing.T, ns, name string, args ...any) event {
 	return event{NS: ns, Event: name, Args: norm(v)}
 }
 
-// norm makes decoded JSON comparable with exact numbers (peertest.Norm).
-func norm(v any) any { return peertest.Norm(v) }
+// norm makes decoded JSON comparable with exact numbers (testenv.Norm).
+func norm(v any) any { return testenv.Norm(v) }
 
 // waitSubscribed polls PUBSUB NUMSUB until channel has a subscriber.
 func waitSubscribed(t *testing.T, rdb *redis.Client, channel string) {

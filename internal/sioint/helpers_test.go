@@ -12,37 +12,37 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/auth"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // deadline bounds every wait for something a peer should print.
-const deadline = peertest.Deadline
+const deadline = testenv.Deadline
 
 // testSecret signs the tokens of every test (SOCKET_AUTH_SECRET's role).
 var testSecret = []byte("sioint-secret-0123456789abcdefghijklmnop")
 
 type (
-	line = peertest.Line
-	proc = peertest.Proc
+	line = testenv.Line
+	proc = testenv.Proc
 )
 
 // nodeDir holds the npm packages and the JS scripts.
-var nodeDir = peertest.NodeDir()
+var nodeDir = testenv.NodeDir()
 
-func nodeBin() string   { return peertest.NodeBin() }
-func pythonBin() string { return peertest.PythonBin() }
+func nodeBin() string   { return testenv.NodeBin() }
+func pythonBin() string { return testenv.PythonBin() }
 
 // requireNode skips (fails with CI=true) when node or the npm packages are
 // missing.
 func requireNode(t *testing.T) {
 	t.Helper()
-	peertest.RequireNode(t, "socket.io-client", "socket.io")
+	testenv.RequireNode(t, "socket.io-client", "socket.io")
 }
 
 // requirePython skips (fails with CI=true) when python-socketio is missing.
 func requirePython(t *testing.T) {
 	t.Helper()
-	peertest.RequirePython(t, "socketio", "engineio", "aiohttp")
+	testenv.RequirePython(t, "socketio", "engineio", "aiohttp")
 }
 
 // mint returns a token for user, valid for an hour.
@@ -63,10 +63,10 @@ func uniqueUser(prefix string) string {
 }
 
 // startProc runs argv in dir with extra environment variables (see
-// peertest.Start); JSON numbers are float64, compared with asJSON.
+// testenv.Start); JSON numbers are float64, compared with asJSON.
 func startProc(t *testing.T, name, dir string, env []string, argv ...string) *proc {
 	t.Helper()
-	return peertest.Start(t, peertest.Cmd{Name: name, Argv: argv, Dir: dir, Env: env})
+	return testenv.Start(t, testenv.Cmd{Name: name, Argv: argv, Dir: dir, Env: env})
 }
 
 // asJSON returns v as generic JSON (numbers float64), for comparisons with

@@ -1,7 +1,8 @@
-// Package wsclient is the client side of RFC 6455 framing that the
-// benchmark load clients (bench/fanoutbench, bench/clusterbench)
-// share: reading whole messages from a server and building masked client
-// frames, with no allocation per message beyond the caller's buffer.
+// Package wsclient is the client side of RFC 6455 framing that the attack
+// tests (test/attack) and the benchmark load clients (bench/fanoutbench,
+// bench/clusterbench) share: reading whole messages from a server and
+// building masked client frames, with no allocation per message beyond the
+// caller's buffer.
 package wsclient
 
 import (

@@ -1,4 +1,4 @@
-package redisserver_test
+package testenv_test
 
 import (
 	"bufio"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // do sends one inline command and returns the first reply line.
@@ -27,7 +27,7 @@ func do(addr, cmd string) (string, error) {
 
 func TestStartKillRestart(t *testing.T) {
 	t.Parallel()
-	s := redisserver.Start(t)
+	s := testenv.StartRedis(t)
 	if !strings.HasPrefix(s.URL(), "redis://127.0.0.1:") {
 		t.Fatalf("URL = %q", s.URL())
 	}
@@ -57,7 +57,7 @@ func TestStartKillRestart(t *testing.T) {
 
 func TestServersAreIndependent(t *testing.T) {
 	t.Parallel()
-	a, b := redisserver.Start(t), redisserver.Start(t)
+	a, b := testenv.StartRedis(t), testenv.StartRedis(t)
 	if a.Addr() == b.Addr() {
 		t.Fatalf("two servers share %s", a.Addr())
 	}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package peertest
+package testenv
 
 import "syscall"
 

@@ -1,12 +1,4 @@
-// Package peertest runs the real peers of sockgate's integration tests
-// (python-socketio, Node scripts) as child processes that speak JSON lines:
-// each line a peer prints is collected with the time it was read, and a
-// test waits for the line it expects with a generous deadline. It also
-// decides whether a missing peer skips a test (on a developer's machine) or
-// fails it (under CI=true, where .ci/run installs every peer).
-//
-// It is a test-support package: only _test files import it.
-package peertest
+package testenv
 
 import (
 	"bufio"
@@ -52,12 +44,15 @@ func NodeBin() string {
 // RepoPath returns the absolute path of rel, relative to the repository
 // root (where go.mod is).
 func RepoPath(rel string) string {
-	_, file, _, _ := runtime.Caller(0)
+	_, file, _, _ := runtime.Caller(0) // this file: internal/testenv/proc.go
 	return filepath.Join(filepath.Dir(file), "..", "..", filepath.FromSlash(rel))
 }
 
 // NodeDir holds the pinned npm peers and the JS scripts.
-func NodeDir() string { return RepoPath("internal/peers/node") }
+func NodeDir() string { return RepoPath("test/peers/node") }
+
+// PythonPeer returns the path of a python peer script in test/peers/python.
+func PythonPeer(name string) string { return RepoPath("test/peers/python/" + name) }
 
 // SkipOrFail skips the test, or fails it under CI=true, where every peer
 // must be installed.
@@ -112,7 +107,7 @@ func RequireNode(t testing.TB, packages ...string) {
 	for _, p := range packages {
 		js += fmt.Sprintf("require(%q);", p)
 	}
-	Require(t, "install with: cd internal/peers/node && npm ci", NodeDir(), NodeBin(), "-e", js)
+	Require(t, "install with: cd test/peers/node && npm ci", NodeDir(), NodeBin(), "-e", js)
 }
 
 // RandHex returns n random bytes in hex.
@@ -392,17 +387,48 @@ func (p *Proc) Stop() {
 }
 
 // Buffer is a bytes.Buffer safe for concurrent use, e.g. as the writer of
-// a logger whose output a test reads.
+// a logger or a child process whose output a test reads. Its zero value is
+// ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced by every Write; nil until waited on
 }
 
 // Write appends p.
 func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
+}
+
+// WaitFor waits (at most Deadline) until what was written contains substr,
+// and fails the test otherwise.
+func (s *Buffer) WaitFor(t testing.TB, substr string) {
+	t.Helper()
+	deadline := time.NewTimer(Deadline)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ok := strings.Contains(s.b.String(), substr)
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("no %q within %v in:\n%s", substr, Deadline, s.String())
+		}
+	}
 }
 
 // String returns what was written.

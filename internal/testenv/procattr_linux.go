@@ -1,10 +1,10 @@
 //go:build linux
 
-package peertest
+package testenv
 
 import "syscall"
 
-// procAttr makes a peer die with the test process, even if cleanups never
+// procAttr makes a child (a peer or a server) die with the test process, even if cleanups never
 // run.
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

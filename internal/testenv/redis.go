@@ -1,22 +1,4 @@
-// Package redisserver runs a real redis-server for tests: each Server has its
-// own free 127.0.0.1 port and temporary directory, keeps nothing on disk, and
-// is killed when the test ends. Fault tests use Kill and Restart to take the
-// broker away and bring it back on the same address.
-//
-// When redis-server is not installed, Start skips the test, except when the
-// environment variable CI is "true": there a missing server fails the test.
-//
-// Usage:
-//
-//	func TestOutage(t *testing.T) {
-//		rs := redisserver.Start(t)
-//		client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
-//		defer client.Close()
-//		// ... use it ...
-//		rs.Kill()    // SIGKILL: the broker is gone
-//		rs.Restart() // back on the same address, empty
-//	}
-package redisserver
+package testenv
 
 import (
 	"bufio"
@@ -34,14 +16,23 @@ import (
 	"time"
 )
 
-// StartTimeout bounds how long Start and Restart wait for the server to
+// RedisStartTimeout bounds how long Start and Restart wait for the server to
 // answer. A server counts as up when the process on its port answers INFO
 // with the process id that was started, which also proves the port is ours.
-const StartTimeout = 20 * time.Second
+const RedisStartTimeout = 20 * time.Second
 
-// Server is one redis-server process owned by a test. Its methods must be
-// called from the test's goroutine (they fail the test on error).
-type Server struct {
+// RedisServer is one redis-server process owned by a test: its own free
+// 127.0.0.1 port and temporary directory, nothing kept on disk, killed when
+// the test ends. Fault tests use Kill and Restart to take the broker away
+// and bring it back on the same address. Its methods must be called from
+// the test's goroutine (they fail the test on error).
+//
+//	rs := testenv.StartRedis(t)
+//	client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+//	defer client.Close()
+//	rs.Kill()    // SIGKILL: the broker is gone
+//	rs.Restart() // back on the same address, empty
+type RedisServer struct {
 	t    testing.TB
 	bin  string
 	dir  string
@@ -54,27 +45,25 @@ type Server struct {
 	n    int           // starts so far, to name log files
 }
 
-// Option adjusts a Server.
-type Option func(*Server)
+// RedisOption adjusts a RedisServer.
+type RedisOption func(*RedisServer)
 
-// WithArgs appends command-line arguments to redis-server's (for example
-// "--maxclients", "100").
-func WithArgs(args ...string) Option {
-	return func(s *Server) { s.args = append(s.args, args...) }
+// WithRedisArgs appends command-line arguments to redis-server's (for
+// example "--maxclients", "100").
+func WithRedisArgs(args ...string) RedisOption {
+	return func(s *RedisServer) { s.args = append(s.args, args...) }
 }
 
-// Start starts redis-server on a free port, waits until it answers and
-// registers a cleanup that kills it.
-func Start(t testing.TB, opts ...Option) *Server {
+// StartRedis starts redis-server on a free port, waits until it answers
+// and registers a cleanup that kills it. It skips the test (fails it under
+// CI=true) when redis-server is not installed.
+func StartRedis(t testing.TB, opts ...RedisOption) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redisserver: redis-server is not installed (CI=true): %v; install it with apt-get install redis-server", err)
-		}
-		t.Skipf("redisserver: redis-server is not installed, skipping (apt-get install redis-server)")
+		SkipOrFail(t, "testenv: redis-server is not installed (apt-get install redis-server)")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &RedisServer{t: t, bin: bin, dir: t.TempDir()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -83,26 +72,36 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// server's bind; try a few ports before giving up.
 	var lastErr error
 	for range 3 {
-		if s.port, err = freePort(); err != nil {
-			t.Fatalf("redisserver: %v", err)
+		if s.port, err = FreePort(); err != nil {
+			t.Fatalf("testenv: %v", err)
 		}
 		if lastErr = s.start(); lastErr == nil {
 			return s
 		}
 	}
-	t.Fatalf("redisserver: %v", lastErr)
+	t.Fatalf("testenv: %v", lastErr)
 	return nil
 }
 
+// Pid is the process id of the running server, 0 when it is not running.
+func (s *RedisServer) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Addr returns the server's host:port.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *RedisServer) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
 // URL returns a redis:// URL for database 0 of the server.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+func (s *RedisServer) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Kill sends SIGKILL to the server and waits until it has exited. It does
 // nothing when the server is not running.
-func (s *Server) Kill() {
+func (s *RedisServer) Kill() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
 	s.cmd = nil
@@ -117,7 +116,7 @@ func (s *Server) Kill() {
 // Restart kills the server if it runs, then starts it again on the same
 // port and waits until it answers. The port can stay busy for a moment
 // after a kill, so a failed start is retried a few times.
-func (s *Server) Restart() {
+func (s *RedisServer) Restart() {
 	s.t.Helper()
 	s.Kill()
 	var err error
@@ -129,11 +128,11 @@ func (s *Server) Restart() {
 			return
 		}
 	}
-	s.t.Fatalf("redisserver: restart on %s: %v", s.Addr(), err)
+	s.t.Fatalf("testenv: redis restart on %s: %v", s.Addr(), err)
 }
 
 // start runs redis-server on s.port and waits until it answers.
-func (s *Server) start() error {
+func (s *RedisServer) start() error {
 	s.n++
 	logfile := filepath.Join(s.dir, fmt.Sprintf("redis-%d-%d.log", s.port, s.n))
 	args := append([]string{
@@ -153,7 +152,7 @@ func (s *Server) start() error {
 		close(done)
 	}()
 
-	deadline := time.Now().Add(StartTimeout)
+	deadline := time.Now().Add(RedisStartTimeout)
 	for {
 		pid, err := serverPID(s.Addr())
 		if err == nil && pid == cmd.Process.Pid {
@@ -167,7 +166,7 @@ func (s *Server) start() error {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-done
-			return fmt.Errorf("redis-server on port %d did not answer within %v; log:\n%s", s.port, StartTimeout, tail(logfile))
+			return fmt.Errorf("redis-server on port %d did not answer within %v; log:\n%s", s.port, RedisStartTimeout, tail(logfile))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -215,8 +214,10 @@ func serverPID(addr string) (int, error) {
 	return 0, errors.New("INFO reply has no process_id")
 }
 
-// freePort asks the kernel for a free 127.0.0.1 port.
-func freePort() (int, error) {
+// FreePort asks the kernel for a free 127.0.0.1 port. Another process can
+// take it before the caller binds it: callers that start a server retry on
+// a fresh port.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)

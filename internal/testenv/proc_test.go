@@ -1,4 +1,4 @@
-package peertest
+package testenv
 
 import (
 	"encoding/json"
