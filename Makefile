@@ -14,9 +14,10 @@ REDIS_PORT ?= 6379
 NATS_HOST  ?= 127.0.0.1
 NATS_PORT  ?= 4222
 
-# The library's module and the modules beside it that keep their own
-# dependencies out of its go.mod (docs/testing.md, "Layout").
-MODULES    ?= . bench
+# The library's module and the two beside it that keep their own
+# dependencies out of its go.mod: bench/ (the `make bench` programs) and
+# test/ (the integration suites); docs/testing.md, "Layout".
+MODULES    ?= . bench test
 
 .PHONY: test integration preflight bench demo fuzz lint wire wire-check ci
 
@@ -28,8 +29,9 @@ test:
 # Integration and fault tests: real redis-server, python-socketio 5.7.2
 # (server and client), socket.io-client and socket.io 4.8 on Node, and a
 # headless Chromium.
-# internal/integration starts every process it needs itself; other packages'
-# integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
+# The suites in test/ (its own module) and the library's *_integration_test
+# files; test/integration starts every process it needs itself, other
+# packages' integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
 integration: preflight
 	@set -e; for m in $(MODULES); do \
 		echo "== $$m"; \
@@ -50,8 +52,8 @@ preflight:
 	fi; \
 	if ! command -v node >/dev/null 2>&1; then \
 		echo "missing: node and npm (Node.js 20)"; ok=0; \
-	elif [ ! -d internal/peers/node/node_modules/socket.io ]; then \
-		echo "missing: the Node peers (cd internal/peers/node && npm ci)"; ok=0; \
+	elif [ ! -d test/peers/node/node_modules/socket.io ]; then \
+		echo "missing: the Node peers (cd test/peers/node && npm ci)"; ok=0; \
 	fi; \
 	if ! bash -c "exec 3<>/dev/tcp/$(NATS_HOST)/$(NATS_PORT)" 2>/dev/null; then \
 		echo "missing: a NATS server on $(NATS_HOST):$(NATS_PORT) (nats-server -a $(NATS_HOST)" \

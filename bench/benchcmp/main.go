@@ -11,7 +11,7 @@
 //     as large as one of our messages: the baseline;
 //  2. a gateway.Worker over redispubsub emitting a small struct from 1, 8
 //     and 64 producer goroutines with WaitIfFull, timed until Flush returns;
-//  3. python-socketio's write-only AsyncRedisManager (testdata/py_emit.py,
+//  3. python-socketio's write-only AsyncRedisManager (test/peers/python/py_emit.py,
 //     sequential and 100 concurrent tasks), skipped with a note when the
 //     interpreter lacks python3-socketio;
 //  4. `go test -bench BenchmarkEmitToUser -benchmem ./gateway/`, the

@@ -3,19 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
-// pyEmitScript is testdata/py_emit.py; it is fed to the interpreter's
-// standard input so the program works from any directory.
-//
-//go:embed testdata/py_emit.py
-var pyEmitScript []byte
+// pyEmitScript is the python peer that emits through python-socketio's
+// write-only manager, found from the source tree whatever the working
+// directory.
+var pyEmitScript = testenv.PythonPeer("py_emit.py")
 
 // pyRun is one timed run of the Python script.
 type pyRun struct {
@@ -59,12 +59,11 @@ func checkPython(ctx context.Context, interpreter string) error {
 
 // runPython runs the script and parses its JSON line.
 func runPython(ctx context.Context, cfg pyConfig) (*pyResult, error) {
-	cmd := exec.CommandContext(ctx, cfg.Interpreter, "-",
+	cmd := exec.CommandContext(ctx, cfg.Interpreter, pyEmitScript,
 		"--url", cfg.URL, "--channel", cfg.Channel,
 		"-n", strconv.Itoa(cfg.N),
 		"--concurrent-n", strconv.Itoa(cfg.ConcurrentN),
 		"--concurrency", strconv.Itoa(cfg.Concurrency))
-	cmd.Stdin = bytes.NewReader(pyEmitScript)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

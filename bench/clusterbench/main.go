@@ -8,7 +8,7 @@
 //
 // It starts its own redis-server on a free 127.0.0.1 port, the Go server
 // (this binary re-executed in a server role, see server.go) on channel
-// "clusterbench-go" and the python server (testdata/py_bench_server.py,
+// "clusterbench-go" and the python server (test/peers/python/py_server.py,
 // run with /usr/bin/python3) on channel "clusterbench-py", and connects
 // -clients websocket clients (our own minimal client, client.go) to each;
 // every client is in room "bench". Then, for each server in turn and each
@@ -238,7 +238,8 @@ func measure(ctx context.Context, o *options, stderr io.Writer) (*report, error)
 		if err != nil {
 			return nil, err
 		}
-		if pySrv.p, err = startProc("python server", o.python, script, "--redis-url", "redis://"+addr+"/0", "--channel", pySrv.channel); err != nil {
+		if pySrv.p, err = startProc("python server", o.python, script, "--redis-url", "redis://"+addr+"/0", "--channel", pySrv.channel,
+			"--join", "bench", "--serve-forever"); err != nil {
 			return nil, err
 		}
 		servers = append(servers, pySrv)
@@ -484,10 +485,11 @@ func pythonVersion(py string) string {
 	return "python " + f[0] + ", python-socketio " + f[1]
 }
 
-// pyScript is testdata/py_bench_server.py, found from the source tree
-// whatever the working directory.
+// pyScript is the python server of the integration suites
+// (test/peers/python/py_server.py, run with --join bench --serve-forever),
+// found from the source tree whatever the working directory.
 func pyScript() (string, error) {
-	p := testenv.RepoPath("bench/clusterbench/testdata/py_bench_server.py")
+	p := testenv.PythonPeer("py_server.py")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("clusterbench: %w", err)
 	}

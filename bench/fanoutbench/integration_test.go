@@ -19,12 +19,12 @@ func requireNode(t *testing.T, root string) {
 	t.Helper()
 	_, err := exec.LookPath("node")
 	if err == nil {
-		_, err = os.Stat(filepath.Join(root, "internal/peers/node/node_modules/socket.io/package.json"))
+		_, err = os.Stat(filepath.Join(root, "test/peers/node/node_modules/socket.io/package.json"))
 	}
 	if err == nil {
 		return
 	}
-	msg := fmt.Sprintf("node with socket.io is not usable (%v); run npm ci in internal/peers/node", err)
+	msg := fmt.Sprintf("node with socket.io is not usable (%v); run npm ci in test/peers/node", err)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -43,7 +43,7 @@ func TestMeasureServers(t *testing.T) {
 		t.Fatalf("go build ./fanoutbench/server: %v\n%s", err, out)
 	}
 	servers := map[string][]string{
-		"node": {"node", filepath.Join(root, "internal/peers/node/fanout_server.js"), "0"},
+		"node": {"node", filepath.Join(root, "test/peers/node/fanout_server.js"), "0"},
 		"ours": {bin, "-addr", "127.0.0.1:0"},
 	}
 	for _, mode := range []string{"epoll", "goroutines"} {

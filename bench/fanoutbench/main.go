@@ -6,7 +6,7 @@
 //
 // For each server in turn it starts the server process pinned to one core
 // (taskset -c 0): bench/fanoutbench/server (built with go build) and
-// internal/peers/node/fanout_server.js. This process, the load client,
+// test/peers/node/fanout_server.js. This process, the load client,
 // re-executes itself under taskset -c 1. Against each server it:
 //
 //  1. connects -clients raw websocket clients (EIO=4, transport=websocket,
@@ -342,7 +342,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) (*report, er
 			argv = []string{bin, "-addr", "127.0.0.1:0", "-send-queue", strconv.Itoa(o.sendQueue)}
 		case "node":
 			r.Label = "Node socket.io " + nodePackageVersion(root)
-			argv = []string{o.node, filepath.Join(root, "internal/peers/node/fanout_server.js"), "0"}
+			argv = []string{o.node, filepath.Join(root, "test/peers/node/fanout_server.js"), "0"}
 		}
 		if err := measureServer(ctx, o, root, serverCPU, argv, &r, progressf); err != nil {
 			if ctx.Err() != nil {
@@ -826,7 +826,7 @@ func describeMachine(node string) machine {
 
 // nodePackageVersion reads the installed socket.io's version.
 func nodePackageVersion(root string) string {
-	b, err := os.ReadFile(filepath.Join(root, "internal/peers/node/node_modules/socket.io/package.json"))
+	b, err := os.ReadFile(filepath.Join(root, "test/peers/node/node_modules/socket.io/package.json"))
 	if err != nil {
 		return "(version unknown)"
 	}

@@ -1,7 +1,7 @@
 // Command server is the Go side of bench/fanoutbench: a sockgate
 // socketio.Server on 127.0.0.1 that puts every client connecting to "/"
 // into room "bench", plus the same control HTTP API as the Node script
-// internal/peers/node/fanout_server.js:
+// test/peers/node/fanout_server.js:
 //
 //	POST /emit?n=K&size=200          emit K "tick" events to room "bench" as
 //	                                 fast as possible; reply when all are queued

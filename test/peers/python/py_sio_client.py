@@ -1,6 +1,6 @@
 """py_sio_client.py: a real python-socketio (Debian 5.7.2) AsyncClient driven by
-internal/sioint's integration tests over the same line protocol as
-internal/peers/node/sio_client.js.
+test/sioint's integration tests over the same line protocol as
+test/peers/node/sio_client.js.
 
     /usr/bin/python3 -u py_sio_client.py '<options JSON>'
 

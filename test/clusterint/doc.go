@@ -4,8 +4,8 @@
 // redis-server (internal/testenv, one per test) and one channel.
 //
 //   - mixed_test.go: a python-socketio 5.7.2 AsyncServer on AsyncRedisManager
-//     (testdata/py_server.py) and our server, one user with one python client
-//     on each; python's write-only manager (pickle, testdata/py_bus.py), a Go
+//     (test/peers/python/py_server.py) and our server, one user with one python client
+//     on each; python's write-only manager (pickle, test/peers/python/py_bus.py), a Go
 //     worker, our server's gateway and the python server each emit to the
 //     user, and both clients get every event exactly once. Room operations
 //     from a Go worker act on our clients; python-socketio 5.7.2 ignores
@@ -19,7 +19,7 @@
 //
 // The tests are behind the "integration" build tag:
 //
-//	go test -race -tags integration ./internal/clusterint/
+//	go test -race -tags integration ./test/clusterint/
 //
 // They need redis-server and /usr/bin/python3 with python3-socketio,
 // python3-aiohttp and python3-redis (SOCKGATE_PYTHON selects another

@@ -1,9 +1,9 @@
 """Measure python-socketio's write-only Redis manager emitting to a user room.
 
-Run by bench/benchcmp (the Go program feeds this file to the interpreter's
-standard input), or by hand with Debian's interpreter and python3-socketio:
+Run by bench/benchcmp, or by hand with Debian's interpreter and
+python3-socketio:
 
-    /usr/bin/python3 bench/benchcmp/testdata/py_emit.py \
+    /usr/bin/python3 test/peers/python/py_emit.py \
         --url redis://127.0.0.1:6379/0 --channel socketio -n 20000
 
 Prints one JSON object: the library versions and, for the sequential and the

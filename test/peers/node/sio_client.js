@@ -1,4 +1,4 @@
-// sio_client.js: a real socket.io-client 4.8 driven by internal/sioint's
+// sio_client.js: a real socket.io-client 4.8 driven by test/sioint's
 // integration tests over a line protocol.
 //
 //   node sio_client.js '<options JSON>'

@@ -1,4 +1,4 @@
-// ref_server.js: the reference behaviour of internal/sioint's integration
+// ref_server.js: the reference behaviour of test/sioint's integration
 // tests, on the real Node socket.io 4.8 server. The Go tests run the same
 // scenarios against it and against our Go server (which installs the same
 // handlers in Go), so a failure against both is a bug in the test or the

@@ -6,11 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
@@ -38,7 +39,7 @@ var clientKinds = []clientKind{
 		name:    "python",
 		require: requirePython,
 		argv: func(opts string) (string, []string) {
-			return ".", []string{pythonBin(), "-u", filepath.Join("testdata", "py_sio_client.py"), opts}
+			return ".", []string{pythonBin(), "-u", testenv.PythonPeer("py_sio_client.py"), opts}
 		},
 	},
 }

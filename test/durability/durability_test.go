@@ -178,7 +178,7 @@ type scenario struct {
 // gets them all, in order, once.
 func run(t *testing.T, n *node, sc scenario, w *gateway.Worker) {
 	testenv.RequirePython(t, "socketio", "aiohttp")
-	c := testenv.StartPython(t, "client", testenv.RepoPath("internal/peers/python/py_client.py"),
+	c := testenv.StartPython(t, "client", testenv.PythonPeer("py_client.py"),
 		"--url", n.url, "--auth", `{"user": "u1"}`, "--ns", "/")
 	c.Out.WaitFor(t, "connected", 0, func(l testenv.Line) bool { return l.Str("connected") != "" })
 	ctx := context.Background()

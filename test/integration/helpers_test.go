@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -43,12 +42,12 @@ func uniqueChannel(t *testing.T) string { return testenv.UniqueName(t, "sockgate
 
 // pyClientScript is the python-socketio client both integration packages
 // drive.
-var pyClientScript = testenv.RepoPath("internal/peers/python/py_client.py")
+var pyClientScript = testenv.PythonPeer("py_client.py")
 
-// startPython runs testdata/<script> with args (see testenv.StartPython).
+// startPython runs test/peers/python/<script> with args (see testenv.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	return testenv.StartPython(t, name, filepath.Join("testdata", script), args...)
+	return testenv.StartPython(t, name, testenv.PythonPeer(script), args...)
 }
 
 // pyServer is py_server.py: a python-socketio AsyncServer on AsyncRedisManager.

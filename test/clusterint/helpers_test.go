@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -46,15 +45,15 @@ func uniqueChannel(t *testing.T) string { return testenv.UniqueName(t, "sockgate
 
 // pyClientScript is the python-socketio client both integration packages
 // drive.
-var pyClientScript = testenv.RepoPath("internal/peers/python/py_client.py")
+var pyClientScript = testenv.PythonPeer("py_client.py")
 
-// startPython runs testdata/<script> with args (see testenv.StartPython).
+// startPython runs test/peers/python/<script> with args (see testenv.StartPython).
 func startPython(t *testing.T, name, script string, args ...string) *proc {
 	t.Helper()
-	return testenv.StartPython(t, name, filepath.Join("testdata", script), args...)
+	return testenv.StartPython(t, name, testenv.PythonPeer(script), args...)
 }
 
-// runPython runs testdata/<script> to its end and returns its JSON lines.
+// runPython runs test/peers/python/<script> to its end and returns its JSON lines.
 func runPython(t *testing.T, script string, args ...string) []line {
 	t.Helper()
 	p := startPython(t, script, script, args...)
@@ -68,7 +67,7 @@ func runPython(t *testing.T, script string, args ...string) []line {
 	return p.Out.Snapshot()
 }
 
-// pyServer is testdata/py_server.py: a python-socketio 5.7.2 AsyncServer on
+// pyServer is test/peers/python/py_server.py: a python-socketio 5.7.2 AsyncServer on
 // AsyncRedisManager.
 type pyServer struct {
 	*proc
@@ -124,7 +123,7 @@ func numEq(v any, n int) bool {
 	return ok && num.String() == strconv.Itoa(n)
 }
 
-// pyClient is internal/peers/python/py_client.py, a python-socketio 5.7.2 AsyncClient on
+// pyClient is test/peers/python/py_client.py, a python-socketio 5.7.2 AsyncClient on
 // namespace "/" over websocket.
 type pyClient struct {
 	*proc

@@ -18,7 +18,7 @@ type serverOpts struct {
 }
 
 // server is a Socket.IO server under test with the behaviour that
-// internal/peers/node/ref_server.js documents.
+// test/peers/node/ref_server.js documents.
 type server interface {
 	// url is "http://127.0.0.1:port".
 	url() string
