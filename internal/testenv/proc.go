@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -410,23 +411,32 @@ func (s *Buffer) Write(p []byte) (int, error) {
 // and fails the test otherwise.
 func (s *Buffer) WaitFor(t testing.TB, substr string) {
 	t.Helper()
-	deadline := time.NewTimer(Deadline)
-	defer deadline.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), Deadline)
+	defer cancel()
+	if err := s.Await(ctx, func(out string) bool { return strings.Contains(out, substr) }); err != nil {
+		t.Fatalf("no %q within %v in:\n%s", substr, Deadline, s.String())
+	}
+}
+
+// Await waits until match returns true for all that was written so far,
+// checking again after every Write, and returns ctx's error if it ends
+// first. match runs with the buffer locked: it must not call s.
+func (s *Buffer) Await(ctx context.Context, match func(written string) bool) error {
 	for {
 		s.mu.Lock()
-		ok := strings.Contains(s.b.String(), substr)
+		ok := match(s.b.String())
 		if s.changed == nil {
 			s.changed = make(chan struct{})
 		}
 		ch := s.changed
 		s.mu.Unlock()
 		if ok {
-			return
+			return nil
 		}
 		select {
 		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("no %q within %v in:\n%s", substr, Deadline, s.String())
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

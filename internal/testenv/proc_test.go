@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -33,4 +36,25 @@ func TestLineLogWaitFor(t *testing.T) {
 	assert.Nil(t, missing)
 	assert.Equal(t, 3, l.Len())
 	assert.Contains(t, l.Dump(), "not json")
+}
+
+// TestBufferWaitFor: a waiter sees a write that happens after it started
+// waiting, and Await ends with ctx's error when nothing matches.
+func TestBufferWaitFor(t *testing.T) {
+	t.Parallel()
+	var b Buffer
+	go func() {
+		_, _ = b.Write([]byte("listening"))
+		_, _ = b.Write([]byte(" on channel x\n"))
+	}()
+	b.WaitFor(t, "on channel x")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.Await(ctx, func(out string) bool { return strings.Contains(out, "never") }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await with a cancelled context = %v, want context.Canceled", err)
+	}
+	if got := b.String(); got != "listening on channel x\n" {
+		t.Fatalf("String() = %q", got)
+	}
 }

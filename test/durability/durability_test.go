@@ -398,7 +398,7 @@ func TestJetStreamBrokerRestart(t *testing.T) {
 		t.Cleanup(c.Close)
 		return c
 	}
-	var logs syncBuf
+	var logs testenv.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("node transport log:\n%s", logs.String())
@@ -413,21 +413,4 @@ func TestJetStreamBrokerRestart(t *testing.T) {
 	w := newWorker(t, workerPS)
 	run(t, startNode(t, nodePS), scenario{mid: ns.Kill, emitted: func() { waitRetrying(t, w); ns.Restart() }, stored: workerPS}, w)
 	requireRetried(t, w, workerPS)
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
