@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// RedisStartTimeout bounds how long Start and Restart wait for the server to
-// answer. A server counts as up when the process on its port answers INFO
-// with the process id that was started, which also proves the port is ours.
+// RedisStartTimeout bounds how long StartRedis and Restart wait for the
+// server to answer. A server counts as up when the process on its port
+// answers INFO with the process id that was started, which also proves the
+// port is ours.
 const RedisStartTimeout = 20 * time.Second
 
 // RedisServer is one redis-server process owned by a test: its own free
