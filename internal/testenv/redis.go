@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,7 +26,8 @@ const RedisStartTimeout = 20 * time.Second
 // RedisServer is one redis-server process owned by a test: its own free
 // 127.0.0.1 port and temporary directory, nothing kept on disk, killed when
 // the test ends. Fault tests use Kill and Restart to take the broker away
-// and bring it back on the same address. Its methods must be called from
+// and bring it back on the same address, and Pause and Resume (SIGSTOP,
+// SIGCONT) to hang it with its connections open. Its methods must be called from
 // the test's goroutine (they fail the test on error).
 //
 //	rs := testenv.StartRedis(t)
@@ -112,6 +114,27 @@ func (s *RedisServer) Kill() {
 	}
 	_ = cmd.Process.Kill()
 	<-done
+}
+
+// Pause stops the server with SIGSTOP: its connections stay open but
+// nothing is read or answered, as with a hung or swapped-out broker, until
+// Resume. It does nothing when the server is not running.
+func (s *RedisServer) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server with SIGCONT.
+func (s *RedisServer) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *RedisServer) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("testenv: %v to %s: %v", sig, s.Addr(), err)
+	}
 }
 
 // Restart kills the server if it runs, then starts it again on the same
