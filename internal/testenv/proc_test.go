@@ -58,3 +58,18 @@ func TestBufferWaitFor(t *testing.T) {
 		t.Fatalf("String() = %q", got)
 	}
 }
+
+// TestLogWriterAfterTheTest: a write after the test ended is dropped (the
+// testing package would panic on a late Log) and still reports success.
+func TestLogWriterAfterTheTest(t *testing.T) {
+	var w io.Writer
+	t.Run("inner", func(t *testing.T) {
+		w = LogWriter(t)
+		n, err := w.Write([]byte("during the test\n"))
+		require.NoError(t, err)
+		require.Equal(t, 16, n)
+	})
+	n, err := w.Write([]byte("late\n"))
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+}

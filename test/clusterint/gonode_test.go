@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/cluster"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
@@ -52,7 +51,7 @@ type goNode struct {
 func startGoNode(t *testing.T, redisURL, channel string) *goNode {
 	t.Helper()
 	n := &goNode{logs: &syncBuffer{}}
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(n.logs, newTestWriter(t)), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(n.logs, testenv.LogWriter(t)), &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	srv, err := socketio.NewServer(socketio.Config{Logger: log})
 	require.NoError(t, err)
@@ -161,31 +160,4 @@ func (n *goNode) waitSettled(t *testing.T, want uint64) cluster.Stats {
 		return st.Applied+st.OwnSkipped+st.SeqDuplicates+st.Malformed+st.Unsafe+st.Unknown+st.NotServed+st.Ignored+st.ApplyErrors >= want
 	})
 	return st
-}
-
-// testWriter sends log output to the test log until the test ends (a late
-// line from a background goroutine is dropped, not a panic).
-type testWriter struct {
-	t    *testing.T
-	mu   *sync.Mutex
-	done *bool
-}
-
-func newTestWriter(t *testing.T) testWriter {
-	w := testWriter{t: t, mu: new(sync.Mutex), done: new(bool)}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		*w.done = true
-		w.mu.Unlock()
-	})
-	return w
-}
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !*w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
 }

@@ -5,11 +5,11 @@ package sioint
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/socketio"
 )
 
@@ -30,7 +31,7 @@ type goServer struct {
 	t    *testing.T
 	addr string
 	opts serverOpts
-	log  testWriter
+	log  io.Writer
 
 	mu   sync.Mutex
 	sio  *socketio.Server
@@ -42,7 +43,7 @@ func startGoServer(t *testing.T, o serverOpts) server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	g := &goServer{t: t, addr: ln.Addr().String(), opts: o, log: newTestWriter(t)}
+	g := &goServer{t: t, addr: ln.Addr().String(), opts: o, log: testenv.LogWriter(t)}
 	g.serve(t, ln)
 	t.Cleanup(g.stop)
 	return g
@@ -148,34 +149,6 @@ func listenAgain(t *testing.T, addr string) net.Listener {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// testWriter sends the server's warnings to the test log until the test
-// ends (a late log line from a background goroutine is dropped, not a
-// panic).
-type testWriter struct {
-	t    *testing.T
-	mu   *sync.Mutex
-	done *bool
-}
-
-func newTestWriter(t *testing.T) testWriter {
-	w := testWriter{t: t, mu: new(sync.Mutex), done: new(bool)}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		*w.done = true
-		w.mu.Unlock()
-	})
-	return w
-}
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !*w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
 }
 
 // installBehaviour gives n the behaviour of ref_server.js.

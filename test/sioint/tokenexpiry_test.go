@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/socketio"
 )
 
@@ -23,7 +24,7 @@ import (
 func startExpiringServer(t *testing.T, v auth.Verifier, reasons chan<- [2]string) (*socketio.Server, string) {
 	t.Helper()
 	srv, err := socketio.NewServer(socketio.Config{
-		Logger: slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: slog.New(slog.NewTextHandler(testenv.LogWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	require.NoError(t, err)
 	ns := srv.Of("/")
