@@ -14,22 +14,31 @@ REDIS_PORT ?= 6379
 NATS_HOST  ?= 127.0.0.1
 NATS_PORT  ?= 4222
 
+# The library's module and the two beside it that keep their own
+# dependencies out of its go.mod: bench/ (the `make bench` programs) and
+# test/ (the integration suites); docs/testing.md, "Layout".
+MODULES    ?= . bench test
+
 .PHONY: test integration preflight bench demo fuzz lint wire wire-check ci
 
 # Fast tier: unit tests, only Go needed (tests that want a redis-server
 # start their own and skip when it is not installed).
 test:
-	$(GO) test -race ./...
+	@set -e; for m in $(MODULES); do echo "== $$m"; $(GO) -C $$m test -race ./...; done
 
 # Integration and fault tests: real redis-server, python-socketio 5.7.2
 # (server and client), socket.io-client and socket.io 4.8 on Node, and a
 # headless Chromium.
-# internal/integration starts every process it needs itself; other packages'
-# integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
+# The suites in test/ (its own module) and the library's *_integration_test
+# files; test/integration starts every process it needs itself, other
+# packages' integration tests use the shared Redis at REDIS_HOST:REDIS_PORT.
 integration: preflight
-	SOCKGATE_TEST_REDIS_ADDR=$(REDIS_HOST):$(REDIS_PORT) \
-	SOCKGATE_TEST_NATS_URL=nats://$(NATS_HOST):$(NATS_PORT) \
-		$(GO) test -race -tags integration -count=1 ./...
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		SOCKGATE_TEST_REDIS_ADDR=$(REDIS_HOST):$(REDIS_PORT) \
+		SOCKGATE_TEST_NATS_URL=nats://$(NATS_HOST):$(NATS_PORT) \
+			$(GO) -C $$m test -race -tags integration -count=1 ./...; \
+	done
 
 preflight:
 	@ok=1; \
@@ -43,8 +52,8 @@ preflight:
 	fi; \
 	if ! command -v node >/dev/null 2>&1; then \
 		echo "missing: node and npm (Node.js 20)"; ok=0; \
-	elif [ ! -d internal/peers/node/node_modules/socket.io ]; then \
-		echo "missing: the Node peers (cd internal/peers/node && npm ci)"; ok=0; \
+	elif [ ! -d test/peers/node/node_modules/socket.io ]; then \
+		echo "missing: the Node peers (cd test/peers/node && npm ci)"; ok=0; \
 	fi; \
 	if ! bash -c "exec 3<>/dev/tcp/$(NATS_HOST)/$(NATS_PORT)" 2>/dev/null; then \
 		echo "missing: a NATS server on $(NATS_HOST):$(NATS_PORT) (nats-server -a $(NATS_HOST)" \
@@ -60,17 +69,20 @@ preflight:
 	test $$ok = 1
 
 # One run: worker emit throughput against redis-benchmark and python-socketio
-# (internal/benchcmp), then our server's fan-out against Node socket.io
-# (internal/fanoutbench; needs taskset, node and the Node peers), then the
+# (bench/benchcmp), then our server's fan-out against Node socket.io
+# (bench/fanoutbench; needs taskset, node and the Node peers), then the
 # latency from a worker's emit to a client of our server and of
-# python-socketio 5.7.2 (internal/clusterbench), then the Worker's emit
+# python-socketio 5.7.2 (bench/clusterbench), then the Worker's emit
 # rate over every transport against each broker's ceiling and against
-# watermill-redisstream (internal/transportbench; needs nats-server).
+# watermill-redisstream (bench/transportbench; needs nats-server).
+# bench/ is its own module, so what only the benches use (watermill-nats,
+# watermill-redisstream, the websocket libraries of bench/wsbench) stays
+# out of the library's go.mod.
 bench:
-	$(GO) run ./internal/benchcmp
-	$(GO) run ./internal/fanoutbench
-	$(GO) run ./internal/clusterbench
-	$(GO) run ./internal/transportbench
+	$(GO) -C bench run ./benchcmp
+	$(GO) -C bench run ./fanoutbench
+	$(GO) -C bench run ./clusterbench
+	$(GO) -C bench run ./transportbench
 
 demo:
 	$(GO) run ./cmd/demo
@@ -91,10 +103,13 @@ fuzz:
 lint: wire-check
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) vet -tags integration ./...
-	$(GO) run $(STATICCHECK) ./...
-	$(GO) run $(STATICCHECK) -tags integration ./...
+	@set -e; for m in $(MODULES); do \
+		echo "== $$m"; \
+		$(GO) -C $$m vet ./...; \
+		$(GO) -C $$m vet -tags integration ./...; \
+		$(GO) -C $$m run $(STATICCHECK) ./...; \
+		$(GO) -C $$m run $(STATICCHECK) -tags integration ./...; \
+	done
 
 # Regenerate di/wire_gen.go (Wire v0.7.0, pinned as a Go tool in go.mod).
 wire:

@@ -19,12 +19,12 @@ import (
 	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
 // Run against real redis-servers that the tests start and kill
-// (internal/redisserver):
+// (internal/testenv):
 //
 //	go test -race -tags integration -run Real ./cluster/
 
@@ -121,7 +121,7 @@ func publishRaw(t *testing.T, addr, channel string, msg []byte) {
 // restartTimed restarts rs and returns when it first accepted a TCP
 // connection, as seen by a probe dialing every millisecond from before the
 // restart (a measurement, not a synchronisation).
-func restartTimed(t *testing.T, rs *redisserver.Server) time.Time {
+func restartTimed(t *testing.T, rs *testenv.RedisServer) time.Time {
 	t.Helper()
 	accepted := make(chan time.Time, 1)
 	stop := make(chan struct{})
@@ -169,7 +169,7 @@ func recovered(t *testing.T, what string, accepted, confirmed time.Time) {
 // then reaches its client.
 func TestRealRedisRestartResubscribesPromptly(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	ch := realChannel(t)
 	ev := newLogEvents("subscribed to the broker again", "not subscribed to the broker")
 	n := realNode(t, rs.Addr(), ch, ev)
@@ -200,7 +200,7 @@ func TestRealRedisRestartResubscribesPromptly(t *testing.T) {
 // subscribed well within 1 s (target 100 ms).
 func TestRealRedisDownAtStartJoinsPromptly(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rs.Kill() // the port stays reserved; nothing listens
 	ch := realChannel(t)
 	ev := newLogEvents("subscribed to the broker again")
@@ -222,7 +222,7 @@ func TestRealRedisDownAtStartJoinsPromptly(t *testing.T) {
 // client once; the second is counted in SeqDuplicates.
 func TestRealRedisSameBytesTwice(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	ch := realChannel(t)
 	n := realNode(t, rs.Addr(), ch, newLogEvents())
 	c := dialClient(t, n.base, "/", `{"user":"42"}`)

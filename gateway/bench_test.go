@@ -17,7 +17,7 @@ import (
 // The benchmarks below measure what an emit costs the caller: validating,
 // encoding into python-socketio's wire format and queueing. They are the
 // figures behind docs/benchmarks.md ("< 1 µs and <= 3 allocs per emit when
-// the queue has room"); internal/benchcmp runs and parses them.
+// the queue has room"); bench/benchcmp runs and parses them.
 //
 //	go test -run '^$' -bench BenchmarkEmitToUser -benchmem ./gateway/
 //
@@ -153,7 +153,7 @@ func BenchmarkEmitToUser(b *testing.B) {
 
 	// miniredis: end to end through redispubsub, go-redis and an in-process
 	// miniredis, timed until everything is published (Flush returned).
-	// miniredis is much slower than redis-server; internal/benchcmp measures
+	// miniredis is much slower than redis-server; bench/benchcmp measures
 	// the real server.
 	b.Run("miniredis", func(b *testing.B) {
 		mr := miniredis.RunT(b)

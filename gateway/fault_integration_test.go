@@ -20,12 +20,12 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
 // The fault tests run the worker over Redis pub/sub against a real
-// redis-server of their own (internal/redisserver), emitting about 1,000
+// redis-server of their own (internal/testenv), emitting about 1,000
 // events a second, and compare what a subscriber received with the
 // worker's Stats:
 //
@@ -275,7 +275,7 @@ func pid(t *testing.T, addr string) int {
 // arrives.
 func TestFaultKillRestartWithinGrace(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	channel := faultChannel(t)
 	sub := startDelayedSub(t, rs.Addr(), channel, time.Second)
 	g, _ := faultWorker(t, rs.Addr(), redis.Options{DialerRetries: 1, MaxRetries: -1},
@@ -322,7 +322,7 @@ func TestFaultKillRestartWithinGrace(t *testing.T) {
 // exactly the events the subscriber never got.
 func TestFaultKillRestartBeyondGrace(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	channel := faultChannel(t)
 	sub := startDelayedSub(t, rs.Addr(), channel, 1500*time.Millisecond)
 	g, _ := faultWorker(t, rs.Addr(), redis.Options{DialerRetries: 1, MaxRetries: -1},
@@ -366,7 +366,7 @@ func TestFaultStopPastReadTimeout(t *testing.T) {
 	for _, d := range []gateway.Delivery{gateway.AtLeastOnce, gateway.AtMostOnce} {
 		t.Run(d.String(), func(t *testing.T) {
 			t.Parallel()
-			rs := redisserver.Start(t)
+			rs := testenv.StartRedis(t)
 			channel := faultChannel(t)
 			sub := startDelayedSub(t, rs.Addr(), channel, time.Second)
 			const readTimeout = 500 * time.Millisecond
@@ -420,7 +420,7 @@ func TestFaultStopPastReadTimeout(t *testing.T) {
 // hold happens (the subscriber never left).
 func TestFaultClientKill(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	channel := faultChannel(t)
 	sub := startDelayedSub(t, rs.Addr(), channel, time.Second)
 	g, _ := faultWorker(t, rs.Addr(), redis.Options{DialerRetries: 1, MaxRetries: -1},
@@ -454,7 +454,7 @@ func TestFaultClientKill(t *testing.T) {
 // WorkerConfig.PublishTimeout's documentation gives (5 s).
 func TestFaultDefaultReadTimeout(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	client := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { _ = client.Close() })
 	opts := client.Options()
@@ -487,7 +487,7 @@ func TestFaultDefaultReadTimeout(t *testing.T) {
 // subscriber is there, and every event arrives.
 func TestFaultStartWithBrokerDown(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	rs.Kill()
 	channel := faultChannel(t)
 	g, _ := faultWorker(t, rs.Addr(), redis.Options{DialerRetries: 1, MaxRetries: -1},

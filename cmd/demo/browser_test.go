@@ -20,7 +20,7 @@ import (
 )
 
 // nodeDir holds the npm peers (playwright-core) and demo_browser.js.
-const nodeDir = "../../internal/peers/node"
+const nodeDir = "../../test/peers/node"
 
 // chromiumBin is Debian's chromium, or SOCKGATE_CHROMIUM.
 func chromiumBin() string {
@@ -42,7 +42,7 @@ func requireBrowser(t *testing.T) {
 		missing = append(missing, "node (apt-get install nodejs)")
 	}
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "playwright-core", "package.json")); err != nil {
-		missing = append(missing, "playwright-core (cd internal/peers/node && npm ci)")
+		missing = append(missing, "playwright-core (cd test/peers/node && npm ci)")
 	}
 	if len(missing) == 0 {
 		return

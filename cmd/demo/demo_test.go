@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // TestMain lets the test binary play the demo's child roles: the demo
@@ -23,47 +23,15 @@ func TestMain(m *testing.M) {
 
 // safeBuffer is a bytes.Buffer for concurrent writers that tells waiters
 // about every write.
-type safeBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write; nil until waited on
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.changed != nil {
-		close(b.changed)
-		b.changed = nil
-	}
-	return b.buf.Write(p)
-}
+type safeBuffer struct{ testenv.Buffer }
 
 // waitFor waits until the output holds a match of re and returns it.
 func (b *safeBuffer) waitFor(ctx context.Context, re *regexp.Regexp) (string, error) {
-	for {
-		b.mu.Lock()
-		m := re.FindString(b.buf.String())
-		if b.changed == nil {
-			b.changed = make(chan struct{})
-		}
-		changed := b.changed
-		b.mu.Unlock()
-		if m != "" {
-			return m, nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return "", fmt.Errorf("output has no match of %s: %w", re, ctx.Err())
-		}
+	var m string
+	if err := b.Await(ctx, func(out string) bool { m = re.FindString(out); return m != "" }); err != nil {
+		return "", fmt.Errorf("output has no match of %s: %w", re, err)
 	}
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return m, nil
 }
 
 func TestDemoWithEmbeddedRedis(t *testing.T) {

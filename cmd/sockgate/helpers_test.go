@@ -5,59 +5,15 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockgate/sockgate/internal/testenv"
 )
 
 // waitTimeout bounds every wait for an event; generous, as the race
 // detector and loaded CI machines are slow.
 const waitTimeout = 20 * time.Second
-
-// syncBuffer is an io.Writer safe for concurrent use whose content can be
-// waited on.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{changed: make(chan struct{})} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.buf.Write(p)
-	close(b.changed)
-	b.changed = make(chan struct{})
-	return n, err
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits until the content contains substr.
-func (b *syncBuffer) waitFor(t *testing.T, substr string) {
-	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	for {
-		b.mu.Lock()
-		ok, ch := strings.Contains(b.buf.String(), substr), b.changed
-		b.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %q; have:\n%s", substr, b.String())
-		}
-	}
-}
 
 // result is a finished run.
 type result struct {
@@ -80,7 +36,7 @@ func runCLI(t *testing.T, stdin io.Reader, args ...string) result {
 
 // background runs a command line until it returns or ctx is cancelled.
 type background struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testenv.Buffer
 	cancel         context.CancelFunc
 	done           chan int
 }
@@ -88,7 +44,7 @@ type background struct {
 func startCLI(t *testing.T, args ...string) *background {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	bg := &background{stdout: newSyncBuffer(), stderr: newSyncBuffer(), cancel: cancel, done: make(chan int, 1)}
+	bg := &background{stdout: &testenv.Buffer{}, stderr: &testenv.Buffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { bg.done <- run(ctx, args, strings.NewReader(""), bg.stdout, bg.stderr) }()
 	t.Cleanup(func() {
 		cancel()

@@ -17,7 +17,7 @@ import (
 func listen(t *testing.T, mr *miniredis.Miniredis, args ...string) *background {
 	t.Helper()
 	bg := startCLI(t, append([]string{"listen", "--redis", "redis://" + mr.Addr()}, args...)...)
-	bg.stderr.waitFor(t, "sockgate: listening on channel")
+	bg.stderr.WaitFor(t, "sockgate: listening on channel")
 	return bg
 }
 

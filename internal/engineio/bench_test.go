@@ -9,7 +9,7 @@ import (
 // BenchmarkBroadcast sends one shared ~200-byte packet per iteration to
 // 200 websocket connections whose clients drain their sockets. The
 // deliveries/s figure includes the writes; cmd-style numbers for 1,000
-// clients in separate processes come from internal/engineio/wsbench.
+// clients in separate processes come from bench/wsbench.
 func BenchmarkBroadcast(b *testing.B) {
 	const conns = 200
 	h := newRecorder(b, false)

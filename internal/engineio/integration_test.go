@@ -8,30 +8,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
-)
 
-// requireNode skips (fails under CI=true) when node or the npm peers are
-// missing.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	modules, err := filepath.Abs("../peers/node/node_modules")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, statErr := os.Stat(filepath.Join(modules, "engine.io-client"))
-	_, nodeErr := exec.LookPath("node")
-	if statErr != nil || nodeErr != nil {
-		msg := "node or engine.io-client is missing (run npm ci in internal/peers/node)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return modules
-}
+	"github.com/sockgate/sockgate/internal/testenv"
+)
 
 type nodeEvent struct {
 	Event     string `json:"event"`
@@ -44,7 +25,7 @@ type nodeEvent struct {
 }
 
 func TestNodeClient(t *testing.T) {
-	modules := requireNode(t)
+	testenv.RequireNode(t, "engine.io-client")
 	cases := []struct {
 		name, transports, finalTransport string
 		upgrade                          bool
@@ -58,8 +39,7 @@ func TestNodeClient(t *testing.T) {
 			t.Parallel()
 			h := newRecorder(t, true)
 			s, hs := testServer(t, Config{Handler: h, PingInterval: 100 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
-			cmd := exec.CommandContext(t.Context(), "node", "testdata/eio_client.js", hs.URL, tc.transports, "3")
-			cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+			cmd := exec.CommandContext(t.Context(), testenv.NodeBin(), testenv.RepoPath("test/peers/node/eio_client.js"), hs.URL, tc.transports, "3")
 			cmd.Stderr = os.Stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
@@ -149,16 +129,10 @@ func TestNodeClient(t *testing.T) {
 }
 
 // pythonBin is the interpreter with Debian's python3-engineio.
-func pythonBin() string {
-	if p := os.Getenv("SOCKGATE_PYTHON"); p != "" {
-		return p
-	}
-	return "/usr/bin/python3"
-}
 
 func TestPythonClient(t *testing.T) {
-	if out, err := exec.Command(pythonBin(), "-c", "import engineio, websocket, requests").CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("%s cannot import engineio, websocket, requests (%v: %s); apt-get install python3-engineio python3-websocket python3-requests", pythonBin(), err, out)
+	if out, err := exec.Command(testenv.PythonBin(), "-c", "import engineio, websocket, requests").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("%s cannot import engineio, websocket, requests (%v: %s); apt-get install python3-engineio python3-websocket python3-requests", testenv.PythonBin(), err, out)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -175,7 +149,7 @@ func TestPythonClient(t *testing.T) {
 			h := newRecorder(t, true)
 			_, hs := testServer(t, Config{Handler: h, PingInterval: 100 * time.Millisecond, PingTimeout: 500 * time.Millisecond})
 			// Stay 0.6 s: several ping intervals.
-			cmd := exec.CommandContext(t.Context(), pythonBin(), "testdata/eio_client.py", hs.URL, tc.transports, "0.6")
+			cmd := exec.CommandContext(t.Context(), testenv.PythonBin(), testenv.PythonPeer("eio_client.py"), hs.URL, tc.transports, "0.6")
 			cmd.Stderr = os.Stderr
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/sockgate/sockgate/auth"
-	"github.com/sockgate/sockgate/internal/peertest"
-	"github.com/sockgate/sockgate/internal/wsclient"
+	"github.com/sockgate/sockgate/internal/testenv"
+	"github.com/sockgate/sockgate/internal/testenv/wsclient"
 	"github.com/sockgate/sockgate/socketio"
 )
 
@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 // target is a running attackserver.
 type target struct {
 	t    *testing.T
-	proc *peertest.Proc
+	proc *testenv.Proc
 	addr string
 	pid  int
 
@@ -74,11 +74,11 @@ type target struct {
 
 func startServer(t *testing.T, args ...string) *target {
 	t.Helper()
-	p := peertest.Start(t, peertest.Cmd{
+	p := testenv.Start(t, testenv.Cmd{
 		Name: "attackserver",
 		Argv: append([]string{serverBin, "-secret", secret}, args...),
 	})
-	_, ln := p.Out.WaitFor(t, "the listening line", 0, func(l peertest.Line) bool { return l.Has("addr") })
+	_, ln := p.Out.WaitFor(t, "the listening line", 0, func(l testenv.Line) bool { return l.Has("addr") })
 	pid, _ := ln.JSON["pid"].(float64)
 	s := &target{t: t, proc: p, addr: ln.Str("addr"), pid: int(pid), stop: make(chan struct{}), sampled: make(chan struct{})}
 	go s.sample()

@@ -1,5 +1,5 @@
 // Package fault is sockgate's fault suite: a worker emitting 1,000 events a
-// second through a real redis-server (internal/redisserver, one per test)
+// second through a real redis-server (internal/testenv, one per test)
 // while the broker is killed and restarted, hung past the client's read
 // timeout, or has its client connections killed, with two kinds of
 // receivers on their own channels:

@@ -14,8 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/peertest"
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
@@ -42,7 +41,7 @@ type receiver struct {
 // on its own channel with its own worker, so that what each client misses
 // can be compared with what its worker counted.
 type rig struct {
-	rs    *redisserver.Server
+	rs    *testenv.RedisServer
 	admin redis.UniversalClient
 	py    *receiver
 	gon   *receiver
@@ -51,17 +50,17 @@ type rig struct {
 func newRig(t *testing.T, mode gateway.Delivery) *rig {
 	t.Helper()
 	requirePeers(t)
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	r := &rig{rs: rs, admin: newRedisClient(t, rs.URL())}
-	user := "u-" + peertest.RandHex(4)
+	user := "u-" + testenv.RandHex(4)
 
-	pyCh := peertest.UniqueName(t, "sockgate-fault-py:")
+	pyCh := testenv.UniqueName(t, "sockgate-fault-py:")
 	ps := startPyServer(t, r.admin, rs.URL(), pyCh)
 	r.py = &receiver{name: "python-socketio 5.7.2", channel: pyCh,
 		worker: newWorker(t, rs.URL(), pyCh, mode),
 		client: startPyClient(t, "client-on-python", ps.url, map[string]any{"user": user})}
 
-	goCh := peertest.UniqueName(t, "sockgate-fault-go:")
+	goCh := testenv.UniqueName(t, "sockgate-fault-go:")
 	gn := startGoNode(t, rs.URL(), goCh)
 	r.gon = &receiver{name: "go node", channel: goCh,
 		worker: newWorker(t, rs.URL(), goCh, mode),
@@ -78,7 +77,7 @@ func newRig(t *testing.T, mode gateway.Delivery) *rig {
 // a Worker in python-socketio 5.7.2's dialect.
 func newWorker(t *testing.T, redisURL, channel string, mode gateway.Delivery) *gateway.Worker {
 	t.Helper()
-	log := testLogger(t, &peertest.Buffer{}).With("role", "worker", "channel", channel)
+	log := testLogger(t, &testenv.Buffer{}).With("role", "worker", "channel", channel)
 	ps, err := redispubsub.New(redispubsub.Config{Client: newRedisClient(t, redisURL), Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ps.Close() })

@@ -22,16 +22,16 @@ import (
 	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/internal/peertest"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/socketio"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
 // deadline bounds every wait for something a process should do.
-const deadline = peertest.Deadline
+const deadline = testenv.Deadline
 
-type line = peertest.Line
+type line = testenv.Line
 
 // testSecret signs the tokens our server accepts.
 var testSecret = []byte("fault-suite-secret-0123456789abcdefghij")
@@ -41,12 +41,12 @@ func legacy() codec.Codec { return codec.NewPython(codec.PythonConfig{Dialect: c
 
 func requirePeers(t *testing.T) {
 	t.Helper()
-	peertest.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
+	testenv.RequirePython(t, "socketio", "aiohttp", "redis", "engineio")
 }
 
 // testLogger returns a logger writing to the test log (until the test
 // ends) and to buf.
-func testLogger(t *testing.T, buf *peertest.Buffer) *slog.Logger {
+func testLogger(t *testing.T, buf *testenv.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.MultiWriter(buf, newTestWriter(t)), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
@@ -96,7 +96,7 @@ type goNode struct {
 
 func startGoNode(t *testing.T, redisURL, channel string) *goNode {
 	t.Helper()
-	log := testLogger(t, &peertest.Buffer{}).With("role", "go-node")
+	log := testLogger(t, &testenv.Buffer{}).With("role", "go-node")
 	srv, err := socketio.NewServer(socketio.Config{Logger: log, SendQueue: 20000})
 	require.NoError(t, err)
 	h, err := auth.NewHMAC(testSecret)
@@ -142,13 +142,13 @@ func token(t *testing.T, user string) string {
 // pyServer is the python-socketio 5.7.2 AsyncServer on AsyncRedisManager
 // that the cluster integration tests use.
 type pyServer struct {
-	*peertest.Proc
+	*testenv.Proc
 	url string
 }
 
 func startPyServer(t *testing.T, rdb redis.UniversalClient, redisURL, channel string) *pyServer {
 	t.Helper()
-	p := peertest.StartPython(t, "py_server", peertest.RepoPath("internal/clusterint/testdata/py_server.py"),
+	p := testenv.StartPython(t, "py_server", testenv.PythonPeer("py_server.py"),
 		"--port", "0", "--redis-url", redisURL, "--channel", channel)
 	_, ready := p.Out.WaitFor(t, `{"ready": port}`, 0, func(l line) bool { return l.JSON["ready"] != nil })
 	s := &pyServer{Proc: p, url: "http://127.0.0.1:" + ready.JSON["ready"].(json.Number).String()}
@@ -156,14 +156,14 @@ func startPyServer(t *testing.T, rdb redis.UniversalClient, redisURL, channel st
 	return s
 }
 
-// pyClient is internal/peers/python/py_client.py connected over websocket.
-type pyClient struct{ *peertest.Proc }
+// pyClient is test/peers/python/py_client.py connected over websocket.
+type pyClient struct{ *testenv.Proc }
 
 func startPyClient(t *testing.T, name, url string, authData map[string]any) *pyClient {
 	t.Helper()
 	a, err := json.Marshal(authData)
 	require.NoError(t, err)
-	c := &pyClient{peertest.StartPython(t, name, peertest.RepoPath("internal/peers/python/py_client.py"),
+	c := &pyClient{testenv.StartPython(t, name, testenv.PythonPeer("py_client.py"),
 		"--url", url, "--auth", string(a), "--ns", "/")}
 	c.Out.WaitFor(t, "connected", 0, func(l line) bool { return l.Str("connected") != "" })
 	return c

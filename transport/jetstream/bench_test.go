@@ -10,7 +10,7 @@ import (
 // BenchmarkWorkerEmit is the emit rate of a gateway.Worker over JetStream
 // on an in-process server (file store), timed until Flush returns: what
 // packing a batch into one stored message buys (docs/transports.md,
-// Throughput; internal/transportbench measures it against a real server).
+// Throughput; bench/transportbench measures it against a real server).
 func BenchmarkWorkerEmit(b *testing.B) {
 	url := embedded(b)
 	ps := newPubSub(b, url, "BENCH", "")

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sockgate/sockgate/internal/natsserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport"
 	"github.com/sockgate/sockgate/transport/transporttest"
 )
@@ -16,7 +16,7 @@ import (
 // the shared one at SOCKGATE_TEST_NATS_URL when set.
 func TestRealConformance(t *testing.T) {
 	t.Parallel()
-	ns := natsserver.Start(t)
+	ns := testenv.StartNATS(t)
 	transporttest.Run(t, func(t *testing.T) (transport.Publisher, transport.Subscriber) {
 		ps := newPubSub(t, ns.URL(), "TT", nodeName(t))
 		return ps, ps

@@ -1,12 +1,10 @@
 package redislog_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,32 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redislog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the handler's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestFailedDialLogsThroughSlog: with the logger installed, go-redis's
 // "failed to dial" line reaches slog (and so the configured handler), at
 // Warn, marked as go-redis's. (Not parallel: the logger is process-wide.)
 func TestFailedDialLogsThroughSlog(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	redislog.Install(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { redislog.Install(nil) })
 
@@ -64,7 +45,7 @@ func TestFailedDialLogsThroughSlog(t *testing.T) {
 // another format still gets through.
 func TestRateLimitedByFormat(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testenv.Buffer
 	l := redislog.New(slog.New(slog.NewTextHandler(&buf, nil)))
 	ctx := context.Background()
 	for i := range 5 {

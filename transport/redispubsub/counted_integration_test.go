@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
@@ -19,7 +19,7 @@ import (
 // ACL user does not outlive the test.
 func TestRealReceiversRefusedIsUnknown(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t)
+	rs := testenv.StartRedis(t)
 	ctx := testCtx(t)
 	admin := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { _ = admin.Close() })

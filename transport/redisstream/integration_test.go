@@ -5,7 +5,7 @@ package redisstream_test
 import (
 	"testing"
 
-	"github.com/sockgate/sockgate/internal/redisserver"
+	"github.com/sockgate/sockgate/internal/testenv"
 	"github.com/sockgate/sockgate/transport"
 	"github.com/sockgate/sockgate/transport/transporttest"
 )
@@ -15,7 +15,7 @@ import (
 // middle of NothingLostAcrossRestart.
 func TestRealConformance(t *testing.T) {
 	t.Parallel()
-	rs := redisserver.Start(t, redisserver.WithArgs("--appendonly", "yes", "--appendfsync", "always"))
+	rs := testenv.StartRedis(t, testenv.WithRedisArgs("--appendonly", "yes", "--appendfsync", "always"))
 	transporttest.Run(t, func(t *testing.T) (transport.Publisher, transport.Subscriber) {
 		ps := newPubSub(t, rs.Addr(), "node-"+transporttest.Channel(t))
 		return ps, ps

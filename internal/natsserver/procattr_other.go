@@ -1,7 +1,0 @@
-//go:build !linux
-
-package natsserver
-
-import "syscall"
-
-func procAttr() *syscall.SysProcAttr { return nil }
