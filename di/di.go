@@ -91,12 +91,7 @@ func NewWorker(cfg config.Config, log *slog.Logger) (*gateway.Worker, func(), er
 		closeBroker()
 		return nil, noop, err
 	}
-	return w, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		defer cancel()
-		_ = w.Close(ctx)
-		closeBroker()
-	}, nil
+	return w, closeBoth(w.Close, closeBroker), nil
 }
 
 // NewServer opens the broker cfg names and joins srv to the cluster on
@@ -123,12 +118,18 @@ func NewServer(cfg config.Config, srv *socketio.Server, log *slog.Logger) (*clus
 		closeBroker()
 		return nil, noop, err
 	}
-	return m, func() {
+	return m, closeBoth(m.Close, closeBroker), nil
+}
+
+// closeBoth is the cleanup of a role: close it (at most closeTimeout),
+// then its broker.
+func closeBoth(closeRole func(context.Context) error, closeBroker func()) func() {
+	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
-		_ = m.Close(ctx)
+		_ = closeRole(ctx)
 		closeBroker()
-	}, nil
+	}
 }
 
 type serverKey struct{}

@@ -162,22 +162,12 @@ func TestExplicitRoles(t *testing.T) {
 	require.Equal(t, cfg.Channel, di.ClusterConfig(cfg, srv, di.Broker{}, nil).Channel)
 
 	c := dial(t, base, `{"user":"42"}`)
-	require.NoError(t, m.Gateway().EmitToUser(context.Background(), "42", "progress", map[string]int{"pct": 1}))
+	require.NoError(t, notify(gateway.NewContext(context.Background(), m.Gateway()), 1))
 	c.expect(t, `["progress",{"pct":1}]`)
-	deadline := time.Now().Add(wait)
-	for pct := 2; ; pct++ {
-		require.NoError(t, w.EmitToUser(context.Background(), "42", "progress", map[string]int{"pct": pct}))
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		require.NoError(t, w.Flush(ctx))
-		cancel()
-		if c.got(t, 200*time.Millisecond) {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the worker's emits never reached the client")
-	}
+	c.untilNotified(t, w)
 }
 
-// TestSameFunctionInBothRoles builds both injectors for every transport
+// TestSameFunctionInBothRoles builds both roles with NewGateway on every transport
 // and shows that notify reaches a connected client given a worker context
 // and given a server context.
 func TestSameFunctionInBothRoles(t *testing.T) {
@@ -201,20 +191,7 @@ func TestSameFunctionInBothRoles(t *testing.T) {
 			c := dial(t, base, `{"user":"42"}`)
 			require.NoError(t, notify(gateway.NewContext(context.Background(), serverGW), 10))
 			c.expect(t, `["progress",{"pct":10}]`)
-			// The worker's emits travel through the broker; a broker
-			// subscription may still be settling, so the worker repeats its
-			// emit until the first one arrives (each is a new pct).
-			deadline := time.Now().Add(wait)
-			for pct := 20; ; pct++ {
-				require.NoError(t, notify(gateway.NewContext(context.Background(), workerGW), pct))
-				ctx, cancel := context.WithTimeout(context.Background(), wait)
-				require.NoError(t, workerGW.Flush(ctx))
-				cancel()
-				if c.got(t, 200*time.Millisecond) {
-					break
-				}
-				require.True(t, time.Now().Before(deadline), "the worker's emits never reached the client")
-			}
+			c.untilNotified(t, workerGW)
 		})
 	}
 }
@@ -342,6 +319,25 @@ func (c *client) expect(t *testing.T, want string) {
 		require.Equal(t, want, got)
 	case <-time.After(wait):
 		t.Fatalf("no event %s within %v", want, wait)
+	}
+}
+
+// untilNotified has notify emit through the worker-role gateway g until
+// c gets a progress event. The emits travel through the broker, whose
+// subscription may still be settling, so the worker repeats its emit
+// until the first one arrives (each is a new pct).
+func (c *client) untilNotified(t *testing.T, g gateway.Gateway) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for pct := 20; ; pct++ {
+		require.NoError(t, notify(gateway.NewContext(context.Background(), g), pct))
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		require.NoError(t, g.Flush(ctx))
+		cancel()
+		if c.got(t, 200*time.Millisecond) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the worker's emits never reached the client")
 	}
 }
 

@@ -128,34 +128,25 @@ func TestArgsData(t *testing.T) {
 // touch it).
 func BenchmarkEmitter(b *testing.B) {
 	ctx := context.Background()
-	b.Run("EmitToRoom", func(b *testing.B) {
-		g := newBenchWorker(b, &discardPub{})
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := g.EmitToRoom(ctx, "team:7", "progress", benchProgress{Job: "resize-42", Pct: i % 100}); err != nil {
-				b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		emit func(g *gateway.Worker, p benchProgress) error
+	}{
+		{"EmitToRoom", func(g *gateway.Worker, p benchProgress) error { return g.EmitToRoom(ctx, "team:7", "progress", p) }},
+		{"To.Emit", func(g *gateway.Worker, p benchProgress) error { return g.To("team:7").Emit(ctx, "progress", p) }},
+		{"To.Except.Emit", func(g *gateway.Worker, p benchProgress) error {
+			return g.To("team:7").Except("sidA").Emit(ctx, "progress", p)
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := newBenchWorker(b, &discardPub{})
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if err := bc.emit(g, benchProgress{Job: "resize-42", Pct: i % 100}); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		finish(b, g)
-	})
-	b.Run("To.Emit", func(b *testing.B) {
-		g := newBenchWorker(b, &discardPub{})
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := g.To("team:7").Emit(ctx, "progress", benchProgress{Job: "resize-42", Pct: i % 100}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		finish(b, g)
-	})
-	b.Run("To.Except.Emit", func(b *testing.B) {
-		g := newBenchWorker(b, &discardPub{})
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := g.To("team:7").Except("sidA").Emit(ctx, "progress", benchProgress{Job: "resize-42", Pct: i % 100}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		finish(b, g)
-	})
+			finish(b, g)
+		})
+	}
 }

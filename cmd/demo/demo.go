@@ -348,14 +348,7 @@ func startChild(ctx context.Context, exe string, inProcess bool, role string, ar
 	}
 	c := &child{pid: cmd.Process.Pid, exited: make(chan struct{})}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(stdout, line)
-			if onLine != nil {
-				onLine(line)
-			}
-		}
+		copyLines(out, stdout, onLine)
 		// Wait closes the pipe, so it runs after everything was read.
 		c.err = cmd.Wait()
 		close(c.exited)
@@ -371,14 +364,7 @@ func startInProcess(ctx context.Context, role string, args []string, stdout, std
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(stdout, line)
-			if onLine != nil {
-				onLine(line)
-			}
-		}
+		copyLines(pr, stdout, onLine)
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	go func() {
@@ -391,6 +377,19 @@ func startInProcess(ctx context.Context, role string, args []string, stdout, std
 		close(c.exited)
 	}()
 	return c
+}
+
+// copyLines copies r's lines to stdout and shows each to onLine (when
+// not nil), until r ends.
+func copyLines(r io.Reader, stdout io.Writer, onLine func(string)) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(stdout, line)
+		if onLine != nil {
+			onLine(line)
+		}
+	}
 }
 
 func closeOnce(ch chan struct{}) {

@@ -3,14 +3,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestDemoOverNATS runs the worker/listener part over NATS core and
@@ -27,31 +21,10 @@ func TestDemoOverNATS(t *testing.T) {
 	for _, tr := range []string{"nats", "jetstream"} {
 		t.Run(tr, func(t *testing.T) {
 			t.Setenv("NATS_URL", url)
-			stream := fmt.Sprintf("DEMOTEST_%d", time.Now().UnixNano())
-			t.Setenv("SOCKET_STREAM", stream)
-			if tr == "jetstream" {
-				t.Cleanup(func() { deleteStream(t, url, stream) })
-			}
+			// One small stream for every run: the channel is the test's own.
+			t.Setenv("SOCKET_STREAM", "SOCKGATE_DEMOTEST")
+			t.Setenv("SOCKET_STREAM_MAXLEN", "1000")
 			runPipelineOver(t, tr, "demo: SOCKET_TRANSPORT="+tr+": using the NATS server in NATS_URL: "+url)
 		})
-	}
-}
-
-// deleteStream removes the test's stream from the shared server.
-func deleteStream(t *testing.T, url, stream string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Errorf("delete stream %s: %v", stream, err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = js.DeleteStream(ctx, stream)
-	}
-	if err != nil {
-		t.Errorf("delete stream %s: %v", stream, err)
 	}
 }

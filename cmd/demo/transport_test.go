@@ -2,45 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
-
-// runPipelineOver runs the worker/listener part of the demo on the
-// transport SOCKET_TRANSPORT names (set by the caller) and checks that the
-// listener saw every event and the worker published all of them.
-func runPipelineOver(t *testing.T, transport string, wantFirst string) {
-	t.Helper()
-	t.Setenv("SOCKET_TRANSPORT", transport)
-	t.Setenv("SOCKET_REDIS_CHANNEL", fmt.Sprintf("demo-%s-%d", transport, time.Now().UnixNano()))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var stdout, stderr safeBuffer
-	code := run(ctx, []string{"-web=false", "--steps", "4", "--interval", "10ms"}, &stdout, &stderr)
-	out := stdout.String()
-	if code != 0 {
-		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
-	}
-	for _, want := range []string{
-		wantFirst,
-		"gateway.Worker publishing on channel",
-		"(" + transport + " ",
-		`listener: emit progress to [user:42]: {"job":"sheet-sync","pct":100}  [####################] 100%`,
-		`listener: emit done to [user:42]: {"job":"sheet-sync","ok":true}`,
-		doneMarker,
-		"worker: flushed: emitted 6, published 6, dropped 0",
-		"demo: the listener saw the done event",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr.String())
-	}
-}
 
 // TestDemoOverMemory: with SOCKET_TRANSPORT=memory the roles run in this
 // process and meet on its in-memory broker.

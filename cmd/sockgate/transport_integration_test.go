@@ -3,34 +3,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
-
-// deleteStream removes the test's stream from the shared server.
-func deleteStream(t *testing.T, url, stream string) {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Errorf("delete stream %s: %v", stream, err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		err = js.DeleteStream(ctx, stream)
-	}
-	if err != nil {
-		t.Errorf("delete stream %s: %v", stream, err)
-	}
-}
 
 // natsURL is the shared nats-server (make integration:
 // SOCKGATE_TEST_NATS_URL=nats://127.0.0.1:4222).
@@ -48,7 +23,7 @@ func natsURL(t *testing.T) string {
 
 // TestEmitOverNATSTransports runs emit and listen over NATS core and
 // JetStream on the shared server, chosen by SOCKET_TRANSPORT; JetStream
-// on a stream of this test's own.
+// on a small stream kept for these tests.
 func TestEmitOverNATSTransports(t *testing.T) {
 	url := natsURL(t)
 	for _, tr := range []string{"nats", "jetstream"} {
@@ -56,11 +31,9 @@ func TestEmitOverNATSTransports(t *testing.T) {
 			cleanEnv(t)
 			t.Setenv("SOCKET_TRANSPORT", tr)
 			t.Setenv("NATS_URL", url)
-			stream := fmt.Sprintf("CLITEST_%d", time.Now().UnixNano())
-			t.Setenv("SOCKET_STREAM", stream)
-			if tr == "jetstream" {
-				t.Cleanup(func() { deleteStream(t, url, stream) })
-			}
+			// One small stream for every run: the channel is the test's own.
+			t.Setenv("SOCKET_STREAM", "SOCKGATE_CLITEST")
+			t.Setenv("SOCKET_STREAM_MAXLEN", "1000")
 			emitOver(t, tr)
 		})
 	}
