@@ -164,6 +164,9 @@ func TestExplicitRoles(t *testing.T) {
 	c := dial(t, base, `{"user":"42"}`)
 	require.NoError(t, notify(gateway.NewContext(context.Background(), m.Gateway()), 1))
 	c.expect(t, `["progress",{"pct":1}]`)
+	// The builder form over the server-role gateway: variadic arguments.
+	require.NoError(t, gateway.To(m.Gateway(), "user:42").Emit(context.Background(), "progress", 1, "two"))
+	c.expect(t, `["progress",1,"two"]`)
 	c.untilNotified(t, w)
 }
 
