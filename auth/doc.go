@@ -1,17 +1,27 @@
 // Package auth mints and verifies the signed user tokens a Socket.IO client
 // sends in its handshake auth ({"token": "..."}).
 //
-// A token is a JSON Web Token in compact form signed with HMAC-SHA256
-// (RFC 7519, "HS256"): header {"alg":"HS256","typ":"JWT"}, claims "sub"
-// (the user ID), "iat" and "exp" (seconds since the Unix epoch). Any JWT
-// library can therefore mint tokens for sockgate, e.g. in Python:
+// A token is a JSON Web Token (RFC 7519) in compact form. Verification is
+// done by github.com/golang-jwt/jwt/v5, with the algorithm pinned to the
+// key (never "none", never an algorithm the token names for itself), and
+// this package's rules on top: claims "sub" (the user ID; another claim
+// with HMAC.WithUserClaim or KeySetConfig.UserClaim), "iat" and "exp"
+// (seconds since the Unix epoch) are required, "nbf" is honoured, dates
+// are checked with Leeway, and "crit" is refused.
 //
-//	jwt.encode({"sub": "42", "iat": now, "exp": now + 3600}, secret, algorithm="HS256")
+// Two Verifiers are provided:
 //
-// Verify accepts HS256 only (never "none" or another algorithm named by the
-// token itself), compares signatures in constant time, and requires "sub",
-// "iat" and "exp". The secret must be at least MinSecretLen (32) bytes; the
-// sockgate tools read it from SOCKET_AUTH_SECRET (package config).
+//   - HMAC mints and verifies HS256 tokens with one secret of at least
+//     MinSecretLen (32) bytes; the sockgate tools read it from
+//     SOCKET_AUTH_SECRET (package config). Any JWT library can mint tokens
+//     for it, e.g. in Python:
 //
-// An *HMAC is safe for concurrent use.
+//     jwt.encode({"sub": "42", "iat": now, "exp": now + 3600}, secret, algorithm="HS256")
+//
+//   - KeySet verifies the tokens of an identity provider: RS256, ES256 and
+//     EdDSA public keys from PEM (ParsePEM) or a JSON Web Key Set
+//     (ParseJWKS), chosen by the token's "kid", and a JWKS file that is
+//     read again when it changes; optionally also an HS256 secret.
+//
+// Both are safe for concurrent use.
 package auth

@@ -15,7 +15,8 @@ import (
 // FuzzVerify checks that Verify never panics, always returns one of the
 // package's sentinels on failure, and never accepts a token whose
 // signature an independent HS256 implementation does not confirm under
-// the secret (nor one minted with another secret).
+// the secret (nor one minted with another secret); and that a KeySet with
+// the same secret, accepting HS256 only, returns the same for every input.
 func FuzzVerify(f *testing.F) {
 	for _, s := range []string{
 		pyjwt42, pyjwt42 + "\n", pyjwtUni, pyjwtHS384, pyjwtNone, "", ".", "..", "a.b.c",
@@ -33,11 +34,26 @@ func FuzzVerify(f *testing.F) {
 	}
 	other = other.WithClock(clock(vectorIat + 1))
 
+	// A KeySet with the same secret (and a public key) agrees with h on
+	// every input.
+	es := testKeys()[auth.ES256][0]
+	f.Add(es.mint(f, "", stdClaims("u")))
+	set, err := auth.NewKeySet(auth.KeySetConfig{Secret: testSecret, Keys: []auth.Key{mustKey(f, "", es.pub())},
+		Algorithms: []string{auth.HS256}, Now: clock(vectorIat + 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := h.Verify(token)
+		sc, serr := set.Verify(token)
+		if c != sc || (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() {
+			t.Fatalf("Verify(%q): HMAC %+v, %v; KeySet %+v, %v", token, c, err, sc, serr)
+		}
 		if err != nil {
 			if !errors.Is(err, auth.ErrMalformed) && !errors.Is(err, auth.ErrSignature) &&
-				!errors.Is(err, auth.ErrExpired) && !errors.Is(err, auth.ErrAlgorithm) {
+				!errors.Is(err, auth.ErrExpired) && !errors.Is(err, auth.ErrAlgorithm) &&
+				!errors.Is(err, auth.ErrUnknownKey) {
 				t.Fatalf("Verify(%q): error %v matches no sentinel", token, err)
 			}
 			if c != (auth.Claims{}) {

@@ -58,6 +58,17 @@ const (
 	// EnvDelivery is a worker's delivery guarantee for a publish with an
 	// unknown outcome: at-least-once or at-most-once.
 	EnvDelivery = "SOCKET_DELIVERY"
+	// EnvAuthPublicKey is the path of a PEM file of public keys (RS256,
+	// ES256, EdDSA) that verify user tokens.
+	EnvAuthPublicKey = "SOCKET_AUTH_PUBLIC_KEY"
+	// EnvAuthJWKS is the path of a JSON Web Key Set file whose keys verify
+	// user tokens; it is read again when it changes.
+	EnvAuthJWKS = "SOCKET_AUTH_JWKS"
+	// EnvAuthAlgorithms lists the accepted token algorithms,
+	// comma-separated.
+	EnvAuthAlgorithms = "SOCKET_AUTH_ALGS"
+	// EnvAuthUserClaim is the token claim that holds the user ID.
+	EnvAuthUserClaim = "SOCKET_AUTH_USER_CLAIM"
 )
 
 // Defaults and limits.
@@ -147,6 +158,28 @@ type Config struct {
 	// default) sends it again, "at-most-once" drops and counts it; see
 	// gateway.Delivery.
 	Delivery gateway.Delivery
+	// AuthPublicKeyFile is the path of a PEM file of public keys that
+	// verify user tokens (SOCKET_AUTH_PUBLIC_KEY; see auth.ParsePEM): RSA
+	// (RS256), ECDSA P-256 (ES256) or Ed25519 (EdDSA) keys, as "PUBLIC
+	// KEY", "RSA PUBLIC KEY" or "CERTIFICATE" blocks. It is read by
+	// KeySetConfig and Verifier. "" (the default): none.
+	AuthPublicKeyFile string
+	// AuthJWKSFile is the path of a JSON Web Key Set file
+	// (SOCKET_AUTH_JWKS; see auth.ParseJWKS), as an identity provider
+	// publishes it; its keys are chosen by the token's "kid", and the file
+	// is read again when it changes (auth.KeySetConfig.JWKSFile). ""
+	// (the default): none.
+	AuthJWKSFile string
+	// AuthAlgorithms are the accepted token algorithms
+	// (SOCKET_AUTH_ALGS, comma-separated), a subset of auth.Algorithms.
+	// Default (nil): those of the keys configured (HS256 with
+	// AuthSecret; RS256, ES256, EdDSA as the keys are). HS256 needs
+	// AuthSecret, the others AuthPublicKeyFile or AuthJWKSFile.
+	AuthAlgorithms []string
+	// AuthUserClaim is the token claim that holds the user ID
+	// (SOCKET_AUTH_USER_CLAIM; see auth.CheckUserClaim); "" (the default)
+	// means "sub". Tokens minted by Authenticator carry it.
+	AuthUserClaim string
 }
 
 // The transports SOCKET_TRANSPORT accepts.
@@ -381,6 +414,23 @@ func FromLookup(lookup func(key string) (string, bool)) (Config, error) {
 		}
 	}
 
+	if v, ok := get(EnvAuthPublicKey); ok {
+		c.AuthPublicKeyFile = v
+	}
+	if v, ok := get(EnvAuthJWKS); ok {
+		c.AuthJWKSFile = v
+	}
+	if v, ok := get(EnvAuthAlgorithms); ok {
+		c.AuthAlgorithms = strings.Split(v, ",")
+		for i := range c.AuthAlgorithms {
+			c.AuthAlgorithms[i] = strings.TrimSpace(c.AuthAlgorithms[i])
+		}
+	}
+	if v, ok := get(EnvAuthUserClaim); ok {
+		c.AuthUserClaim = v
+	}
+	add(c.checkAuthKeys())
+
 	return c, errors.Join(errs...)
 }
 
@@ -403,6 +453,7 @@ func (c Config) Validate() error {
 		checkName(EnvNodeID, c.NodeID),
 		checkResumeGrace(c.ResumeGrace),
 		checkDelivery(c.Delivery),
+		c.checkAuthKeys(),
 	} {
 		if err != nil {
 			errs = append(errs, err)
@@ -441,10 +492,12 @@ func (c Config) UserRoomFor(userID string) string {
 	return strings.Replace(tmpl, UserIDPlaceholder, userID, 1)
 }
 
-// Authenticator returns the token signer and verifier for AuthSecret, or
-// nil, nil when AuthSecret is "" (no token authentication configured). A
-// secret shorter than auth.MinSecretLen is a *SettingError naming
-// SOCKET_AUTH_SECRET that also matches auth.ErrSecret.
+// Authenticator returns the HS256 token signer and verifier for
+// AuthSecret, writing and reading the user ID in AuthUserClaim, or nil,
+// nil when AuthSecret is "" (no secret configured). A secret shorter than
+// auth.MinSecretLen is a *SettingError naming SOCKET_AUTH_SECRET that
+// also matches auth.ErrSecret. It verifies HS256 tokens only; Verifier
+// verifies with every key configured.
 func (c Config) Authenticator() (*auth.HMAC, error) {
 	if c.AuthSecret == "" {
 		return nil, nil
@@ -452,7 +505,70 @@ func (c Config) Authenticator() (*auth.HMAC, error) {
 	if err := checkAuthSecret(c.AuthSecret); err != nil {
 		return nil, err
 	}
-	return auth.NewHMAC([]byte(c.AuthSecret))
+	if err := checkAuthUserClaim(c.AuthUserClaim); err != nil {
+		return nil, err
+	}
+	h, err := auth.NewHMAC([]byte(c.AuthSecret))
+	if err != nil || c.AuthUserClaim == "" {
+		return h, err
+	}
+	return h.WithUserClaim(c.AuthUserClaim)
+}
+
+// KeySetConfig returns the auth.KeySetConfig of the token settings:
+// AuthSecret, the keys of AuthPublicKeyFile (read now), AuthJWKSFile
+// (read now to check it; the KeySet reads it again), AuthAlgorithms and
+// AuthUserClaim. Set its Logger (and Now) before auth.NewKeySet. A bad
+// setting, or a file that cannot be read or holds no usable key, is a
+// *SettingError naming the variable (matching auth.ErrKey for a bad key).
+// When none of AuthSecret, AuthPublicKeyFile and AuthJWKSFile is set the
+// result is the zero KeySetConfig.
+func (c Config) KeySetConfig() (auth.KeySetConfig, error) {
+	if c.AuthSecret == "" && c.AuthPublicKeyFile == "" && c.AuthJWKSFile == "" {
+		return auth.KeySetConfig{}, nil
+	}
+	if err := errors.Join(checkAuthSecret(c.AuthSecret), c.checkAuthKeys()); err != nil {
+		return auth.KeySetConfig{}, err
+	}
+	kc := auth.KeySetConfig{JWKSFile: c.AuthJWKSFile, Algorithms: c.AuthAlgorithms, UserClaim: c.AuthUserClaim}
+	if c.AuthSecret != "" {
+		kc.Secret = []byte(c.AuthSecret)
+	}
+	if c.AuthPublicKeyFile != "" {
+		data, err := os.ReadFile(c.AuthPublicKeyFile)
+		if err == nil {
+			kc.Keys, err = auth.ParsePEM(data)
+		}
+		if err != nil {
+			return auth.KeySetConfig{}, &SettingError{Var: EnvAuthPublicKey, Value: c.AuthPublicKeyFile, Reason: err.Error(), Err: err}
+		}
+	}
+	if c.AuthJWKSFile != "" {
+		data, err := os.ReadFile(c.AuthJWKSFile)
+		if err == nil {
+			_, _, err = auth.ParseJWKS(data)
+		}
+		if err != nil {
+			return auth.KeySetConfig{}, &SettingError{Var: EnvAuthJWKS, Value: c.AuthJWKSFile, Reason: err.Error(), Err: err}
+		}
+	}
+	return kc, nil
+}
+
+// Verifier returns the token verifier of the token settings (see
+// KeySetConfig), an *auth.KeySet without a Logger, or nil, nil when no
+// secret or key is configured.
+func (c Config) Verifier() (auth.Verifier, error) {
+	kc, err := c.KeySetConfig()
+	if err != nil || (kc.Secret == nil && kc.Keys == nil && kc.JWKSFile == "") {
+		return nil, err
+	}
+	ks, err := auth.NewKeySet(kc)
+	if err != nil {
+		// Checked above; a JWKS file that changed in between.
+		return nil, &SettingError{Var: EnvAuthJWKS, Value: c.AuthJWKSFile, Reason: err.Error(), Err: err}
+	}
+	return ks, nil
 }
 
 // String describes c with the REDIS_URL password redacted and
@@ -551,6 +667,39 @@ func checkUserRoom(tmpl string) error {
 	}
 	return &SettingError{Var: EnvUserRoom, Value: tmpl,
 		Reason: fmt.Sprintf("must contain %q exactly once (e.g. %q)", UserIDPlaceholder, DefaultUserRoom)}
+}
+
+// checkAuthKeys checks AuthAlgorithms against the keys configured, and
+// AuthUserClaim.
+func (c Config) checkAuthKeys() error {
+	var errs []error
+	for _, a := range c.AuthAlgorithms {
+		var reason string
+		switch {
+		case !slices.Contains(auth.Algorithms, a):
+			reason = fmt.Sprintf("unknown algorithm %q (want a comma-separated list of %s)", a, strings.Join(auth.Algorithms, ", "))
+		case a == auth.HS256 && c.AuthSecret == "":
+			reason = "HS256 needs " + EnvAuthSecret
+		case a != auth.HS256 && c.AuthPublicKeyFile == "" && c.AuthJWKSFile == "":
+			reason = a + " needs " + EnvAuthPublicKey + " or " + EnvAuthJWKS
+		default:
+			continue
+		}
+		errs = append(errs, &SettingError{Var: EnvAuthAlgorithms, Value: strings.Join(c.AuthAlgorithms, ","), Reason: reason})
+		break
+	}
+	errs = append(errs, checkAuthUserClaim(c.AuthUserClaim))
+	return errors.Join(errs...)
+}
+
+func checkAuthUserClaim(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := auth.CheckUserClaim(name); err != nil {
+		return &SettingError{Var: EnvAuthUserClaim, Value: name, Reason: strings.TrimPrefix(err.Error(), auth.ErrKey.Error()+": "), Err: err}
+	}
+	return nil
 }
 
 func checkAuthSecret(secret string) error {

@@ -1,13 +1,23 @@
 package config_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -369,4 +379,94 @@ func TestDeliverySettings(t *testing.T) {
 	err = c.Validate()
 	assert.ErrorContains(t, err, config.EnvDelivery)
 	assert.ErrorContains(t, err, config.EnvResumeGrace)
+}
+
+// TestAuthKeys reads a PEM file and a JWKS file into one verifier, and
+// names the variable of each bad setting.
+func TestAuthKeys(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	pemFile := filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	b, _ := ec.PublicKey.Bytes()
+	enc := base64.RawURLEncoding.EncodeToString
+	jwksFile := filepath.Join(dir, "jwks.json")
+	require.NoError(t, os.WriteFile(jwksFile, fmt.Appendf(nil, `{"keys":[{"kty":"EC","crv":"P-256","kid":"e1","x":%q,"y":%q}]}`, enc(b[1:33]), enc(b[33:])), 0o600))
+	secret := strings.Repeat("k", 32)
+
+	c, err := config.FromLookup(env(map[string]string{
+		config.EnvAuthPublicKey: pemFile, config.EnvAuthJWKS: jwksFile, config.EnvAuthSecret: secret,
+		config.EnvAuthAlgorithms: "EdDSA, ES256,HS256", config.EnvAuthUserClaim: "uid",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"EdDSA", "ES256", "HS256"}, c.AuthAlgorithms)
+	require.NoError(t, c.Validate())
+	v, err := c.Verifier()
+	require.NoError(t, err)
+	ks := v.(*auth.KeySet)
+	assert.Equal(t, []string{"EdDSA", "ES256", "HS256"}, ks.Algorithms())
+	require.Len(t, ks.Keys(), 2, "the PEM key, then the JWKS file's")
+
+	now := time.Now().Unix()
+	claims := jwt.MapClaims{"uid": "9", "iat": now, "exp": now + 60}
+	edTok, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(priv)
+	require.NoError(t, err)
+	esJWT := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	esJWT.Header["kid"] = "e1"
+	esTok, err := esJWT.SignedString(ec)
+	require.NoError(t, err)
+	h, err := c.Authenticator()
+	require.NoError(t, err)
+	hsTok, err := h.Mint("9", time.Minute)
+	require.NoError(t, err)
+	for _, tok := range []string{edTok, esTok, hsTok} {
+		got, err := v.Verify(tok)
+		require.NoError(t, err)
+		assert.Equal(t, "9", got.User, "the user claim is uid, also in minted tokens")
+	}
+
+	none, err := config.Default().Verifier()
+	require.NoError(t, err)
+	assert.Nil(t, none, "nothing configured: no verifier")
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown alg", map[string]string{config.EnvAuthPublicKey: pemFile, config.EnvAuthAlgorithms: "RS256,none"},
+			`config: SOCKET_AUTH_ALGS="RS256,none": unknown algorithm "none" (want a comma-separated list of HS256, RS256, ES256, EdDSA)`},
+		{"HS256 without secret", map[string]string{config.EnvAuthJWKS: jwksFile, config.EnvAuthAlgorithms: "HS256"},
+			`config: SOCKET_AUTH_ALGS="HS256": HS256 needs SOCKET_AUTH_SECRET`},
+		{"RS256 without keys", map[string]string{config.EnvAuthSecret: secret, config.EnvAuthAlgorithms: "RS256"},
+			`config: SOCKET_AUTH_ALGS="RS256": RS256 needs SOCKET_AUTH_PUBLIC_KEY or SOCKET_AUTH_JWKS`},
+		{"date as user claim", map[string]string{config.EnvAuthUserClaim: "exp"},
+			`config: SOCKET_AUTH_USER_CLAIM="exp": user claim "exp" is a date claim`},
+	} {
+		_, err := config.FromLookup(env(tc.env))
+		require.ErrorIs(t, err, config.ErrInvalid, tc.name)
+		assert.EqualError(t, err, tc.want, tc.name)
+	}
+
+	for _, tc := range []struct {
+		name, varName, path, want string
+	}{
+		{"missing PEM", config.EnvAuthPublicKey, filepath.Join(dir, "nope.pem"), "open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"},
+		{"JWKS as PEM", config.EnvAuthPublicKey, jwksFile, "auth: invalid key: no PEM block"},
+		{"PEM as JWKS", config.EnvAuthJWKS, pemFile, `auth: invalid key: JWKS is not a JSON object with "keys": invalid character '-' in numeric literal`},
+	} {
+		c, err := config.FromLookup(env(map[string]string{tc.varName: tc.path}))
+		require.NoError(t, err, "files are read by KeySetConfig, not FromLookup")
+		_, err = c.Verifier()
+		var se *config.SettingError
+		require.ErrorAs(t, err, &se, tc.name)
+		assert.Equal(t, tc.varName, se.Var, tc.name)
+		assert.EqualError(t, err, fmt.Sprintf("config: %s=%q: %s", tc.varName, tc.path, tc.want), tc.name)
+	}
 }

@@ -414,3 +414,66 @@ func TestParseDelivery(t *testing.T) {
 	_, err = gateway.NewWorker(gateway.WorkerConfig{Delivery: gateway.Delivery(7)})
 	assert.ErrorIs(t, err, gateway.ErrInvalidArgument)
 }
+
+// TestSubscribersLostWithoutFailure: the subscribers leave while the broker
+// stays up (their connections were killed): the messages that reached no
+// one are held and sent again once a subscriber is back, so nothing is
+// lost and nothing is duplicated.
+func TestSubscribersLostWithoutFailure(t *testing.T) {
+	t.Parallel()
+	pub := newCountingPub(1, errRefused)
+	g := newWorker(t, gateway.WorkerConfig{Publisher: pub, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, ResumeGrace: time.Minute})
+	emitN(t, g, 0, 5)
+	flush(t, g)
+	pub.subs.Store(0) // gone, the broker up
+	emitN(t, g, 5, 30)
+	require.Eventually(t, func() bool { return g.Stats().Holds == 1 }, wait, time.Millisecond)
+	probes := pub.probes.Load()
+	require.Eventually(t, func() bool { return pub.probes.Load() > probes+2 }, wait, time.Millisecond, "polled while held")
+	pub.subs.Store(1)
+	flush(t, g)
+	got, _ := pub.received()
+	require.Len(t, got, 30, "every message reached the subscriber once")
+	for i, m := range got {
+		assert.Contains(t, m, fmt.Sprintf(`"data":[%d]`, i), "message %d in order", i)
+	}
+	s := g.Stats()
+	assert.Equal(t, uint64(30), s.Published)
+	assert.Zero(t, s.Unreceived)
+	assert.Equal(t, uint64(1), s.Holds)
+	checkIdentity(t, s)
+}
+
+// TestSubscribersLostGraceEnds: subscribers that never come back are waited
+// for once, for the grace; then what reaches no one is Unreceived, without
+// holding again.
+func TestSubscribersLostGraceEnds(t *testing.T) {
+	t.Parallel()
+	pub := newCountingPub(1, errRefused)
+	g := newWorker(t, gateway.WorkerConfig{Publisher: pub, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, ResumeGrace: 50 * time.Millisecond})
+	emitN(t, g, 0, 3)
+	flush(t, g)
+	pub.subs.Store(0)
+	emitN(t, g, 3, 10)
+	flush(t, g)
+	emitN(t, g, 10, 20)
+	flush(t, g)
+	s := g.Stats()
+	assert.Equal(t, uint64(3), s.Published)
+	assert.Equal(t, uint64(17), s.Unreceived)
+	assert.Equal(t, uint64(1), s.Holds, "one hold for one loss")
+	checkIdentity(t, s)
+}
+
+// TestNobodyListeningIsNotHeld: a channel nobody subscribed to is not held
+// for: its messages are Unreceived at once.
+func TestNobodyListeningIsNotHeld(t *testing.T) {
+	t.Parallel()
+	pub := newCountingPub(0, errRefused)
+	g := newWorker(t, gateway.WorkerConfig{Publisher: pub, ResumeGrace: time.Hour})
+	emitN(t, g, 0, 10)
+	flush(t, g)
+	s := g.Stats()
+	assert.Zero(t, s.Holds)
+	assert.Equal(t, uint64(10), s.Unreceived)
+}

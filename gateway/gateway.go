@@ -78,8 +78,9 @@ type Stats struct {
 	Failed     uint64 // publish attempts that failed (each message retried is counted again)
 	Queued     uint64 // messages not settled yet: in the queue, in flight or held
 	Reconnects uint64 // times publishing resumed after a broker failure
-	// Holds counts the resume holds: times the backlog waited, after the
-	// broker came back, for the subscribers to resubscribe.
+	// Holds counts the resume holds: times the backlog waited for the
+	// subscribers to resubscribe, after the broker came back or after
+	// PUBLISH answered 0 where it had answered more.
 	Holds uint64
 	// Receivers is the number of subscribers the last published message
 	// reached; -1 when the transport does not tell (or nothing was

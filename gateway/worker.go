@@ -55,7 +55,10 @@ type WorkerConfig struct {
 	// Emits never wait for the hold: the queue fills meanwhile, and what
 	// does not fit is dropped and counted. After the grace the backlog is
 	// published, and what reaches no subscriber is counted Unreceived.
-	// Close ends a hold. Default (zero) DefaultResumeGrace, 5 s;
+	// The same hold follows subscribers that left while the broker stayed
+	// up (PUBLISH answered 0 right after it answered more): the messages
+	// that reached no one are sent again once they are back, which
+	// duplicates none. Close ends a hold. Default (zero) DefaultResumeGrace, 5 s;
 	// NoResumeGrace (any negative value) holds nothing.
 	ResumeGrace time.Duration
 	// Delivery decides what happens to a batch whose publish failed with an

@@ -23,6 +23,7 @@ type writer struct {
 	rc         transport.ReceiverCounter     // pub, when it counts receivers (and idem is nil)
 	recv       []int64                       // receiver counts of the batch in flight, for rc; loop only
 	lastRecv   int64                         // receivers of the last message published, -1 before any; loop only
+	lostHeld   bool                          // a hold ran and no subscriber was reached since; loop only
 	producer   string                        // this writer's producer name for idem
 	next       uint64                        // the number of the next message for idem; loop only
 	channel    string
@@ -273,6 +274,8 @@ func (w *writer) sent(n int) (published, unreceived int) {
 	for _, r := range w.recv[:n] {
 		if r == 0 {
 			unreceived++
+		} else if r > 0 {
+			w.lostHeld = false
 		}
 		last = r
 	}
@@ -305,6 +308,24 @@ func (w *writer) publish(batch [][]byte) bool {
 			return false
 		}
 		n, err := w.publishOnce(batch, first)
+		if err == nil {
+			if k, want := w.lostAt(n); k >= 0 {
+				// batch[k:] reached no subscriber, right after messages
+				// that reached some: the subscribers left without the
+				// broker failing (their connections were killed, they are
+				// resubscribing). Nobody has those messages, so sending
+				// them again duplicates none: hold as after a reconnect.
+				pub, unrec := w.sent(k)
+				w.settle(pub, unrec, 0)
+				batch = batch[k:]
+				first += uint64(k)
+				if !w.holdLost(want) {
+					w.settle(0, 0, len(batch))
+					return false
+				}
+				continue
+			}
+		}
 		batch = batch[n:]
 		first += uint64(n)
 		pub, unrec := w.sent(n)
@@ -375,6 +396,47 @@ func (w *writer) probe() (int64, error) {
 	return w.rc.Receivers(ctx, w.channel)
 }
 
+// lostAt looks at the receiver counts of n messages just published: when
+// they end with a run of messages that reached no subscriber, right after
+// one that reached want > 0 (or after the last batch's, which did), and no
+// hold ran since a subscriber was last reached, it returns
+// the run's start k and want; otherwise -1. A run followed by a message
+// that reached someone is left alone: the subscribers came back within the
+// batch, and those messages are Unreceived.
+func (w *writer) lostAt(n int) (k int, want int64) {
+	if w.rc == nil || w.grace <= 0 || w.lostHeld || n == 0 || w.recv[n-1] != 0 {
+		return -1, 0
+	}
+	k = n - 1
+	for k > 0 && w.recv[k-1] == 0 {
+		k--
+	}
+	want = w.lastRecv
+	if k > 0 {
+		want = w.recv[k-1]
+	}
+	if want <= 0 {
+		return -1, 0 // nobody was listening before either
+	}
+	select {
+	case <-w.hurry:
+		return -1, 0 // closing: no hold
+	default:
+	}
+	return k, want
+}
+
+// holdLost holds the backlog after subscribers were lost without a broker
+// failure (see lostAt) until want are subscribed again, the grace has
+// passed or Close begins. It returns false when the writer was stopped.
+func (w *writer) holdLost(want int64) bool {
+	r, err := w.probe()
+	if err != nil {
+		r = 0
+	}
+	return w.hold(r, want, "sockgate: subscribers lost; holding the backlog until they resubscribe")
+}
+
 // awaitReceivers runs before a retry when the transport counts receivers:
 // it asks the broker for the channel's subscribers, with capped exponential
 // backoff, until it answers; then, when fewer are back than the last
@@ -402,15 +464,25 @@ func (w *writer) awaitReceivers() bool {
 	if w.grace <= 0 || want == 0 || r < 0 || r >= want {
 		return true
 	}
+	return w.hold(r, want, "sockgate: broker back; holding the backlog until the subscribers resubscribe")
+}
+
+// hold waits, asking the broker every ResumePoll, until want subscribers
+// are back (r now), the grace has passed or Close begins; it counts the
+// hold and logs msg. It returns false when the writer was stopped.
+func (w *writer) hold(r, want int64, msg string) bool {
+	if r >= want {
+		return true
+	}
 	select {
 	case <-w.hurry:
 		return true
 	default:
 	}
 	w.holds.Add(1)
+	w.lostHeld = true
 	start := time.Now()
-	w.log.Info("sockgate: broker back; holding the backlog until the subscribers resubscribe",
-		"channel", w.channel, "subscribers", r, "want", want, "grace", w.grace)
+	w.log.Info(msg, "channel", w.channel, "subscribers", r, "want", want, "grace", w.grace)
 	deadline := start.Add(w.grace)
 	t := time.NewTimer(min(ResumePoll, w.grace))
 	defer t.Stop()

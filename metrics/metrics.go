@@ -73,7 +73,7 @@ func NewCollector(src StatsSource, opts CollectorOptions) prometheus.Collector {
 		resent: desc("sockgate_resent_total",
 			"Messages sent again after a publish with an unknown outcome (at-least-once); at most this many were delivered twice."),
 		holds: desc("sockgate_resume_holds_total",
-			"Times the backlog waited, after the broker came back, for the subscribers to resubscribe."),
+			"Times the backlog waited for the subscribers to resubscribe (after the broker came back, or after they left)."),
 		receivers: desc("sockgate_receivers",
 			"Subscribers the last published message reached; -1 when the transport does not tell."),
 	}

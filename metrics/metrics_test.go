@@ -52,7 +52,7 @@ const help = `
 # TYPE sockgate_reconnects_total counter
 # HELP sockgate_resent_total Messages sent again after a publish with an unknown outcome (at-least-once); at most this many were delivered twice.
 # TYPE sockgate_resent_total counter
-# HELP sockgate_resume_holds_total Times the backlog waited, after the broker came back, for the subscribers to resubscribe.
+# HELP sockgate_resume_holds_total Times the backlog waited for the subscribers to resubscribe (after the broker came back, or after they left).
 # TYPE sockgate_resume_holds_total counter
 # HELP sockgate_unconfirmed_total Messages of sockgate_dropped_total given up after a publish with an unknown outcome (at-most-once); some may have been delivered.
 # TYPE sockgate_unconfirmed_total counter

@@ -3,6 +3,8 @@ package socketio
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/internal/engineio"
@@ -213,6 +217,44 @@ func TestTokenAuth(t *testing.T) {
 	f.connect("/", `{"token":"`+good+`"}`)
 	so := await(t, conns)
 	if so.UserID() != "alice" || s.Of("/").RoomSize("user:alice") != 1 {
+		t.Fatalf("user %q", so.UserID())
+	}
+}
+
+// TestTokenAuthKeySet: TokenAuth takes any auth.Verifier; a KeySet with an
+// Ed25519 key and the user in "uid" sets the socket's user from that
+// claim, and a token signed by another key is refused.
+func TestTokenAuthKeySet(t *testing.T) {
+	t.Parallel()
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	key, err := auth.PublicKey("k1", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewKeySet(auth.KeySetConfig{Keys: []auth.Key{key}, UserClaim: "uid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(k ed25519.PrivateKey) string {
+		now := time.Now().Unix()
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"uid": "bob", "sub": "x", "iat": now, "exp": now + 600})
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := newTestServer(t, Config{})
+	s.Of("/").Use(TokenAuth(v))
+	conns := connected(s.Of("/"))
+	f := dial(t, s)
+	f.text(`0{"token":"` + mint(otherPriv) + `"}`)
+	f.expect(`4{"message":"unauthorized"}`)
+	f.connect("/", `{"token":"`+mint(priv)+`"}`)
+	so := await(t, conns)
+	if so.UserID() != "bob" || s.Of("/").RoomSize("user:bob") != 1 {
 		t.Fatalf("user %q", so.UserID())
 	}
 }

@@ -18,7 +18,7 @@ const (
 	// argument, and an ack callback. The ack's argument is
 	// {"ok": true, "expires": <the new token's "exp", Unix seconds>}, or
 	// {"ok": false, "error": "<what is wrong>"} when the token is refused:
-	// not valid (malformed, bad signature, expired; see auth.HMAC.Verify)
+	// not valid (malformed, bad signature, expired; see auth.Verifier)
 	// or naming another user than the socket's. A refused token changes
 	// nothing: the socket keeps its old expiry. An accepted one's expiry
 	// replaces the old one, earlier or later. The event never reaches the
@@ -38,11 +38,14 @@ const (
 
 // TokenAuthConfig configures TokenAuthWith.
 type TokenAuthConfig struct {
-	// Verifier checks the handshake's and the refreshes' tokens; required.
-	Verifier *auth.HMAC
+	// Verifier checks the handshake's and the refreshes' tokens, and
+	// sets the socket's user (the token's user claim); required. An
+	// *auth.HMAC verifies HS256 tokens with a secret, an *auth.KeySet
+	// the RS256, ES256 and EdDSA tokens of an identity provider.
+	Verifier auth.Verifier
 	// Expire disconnects a socket when its token expires: at its "exp"
-	// claim plus auth.Leeway (the last moment Verify would still accept
-	// it), as read by Verifier's clock, unless the client sent a new token
+	// claim plus auth.Leeway (the moment Verify stops accepting it), as
+	// read by Verifier's clock (Verifier.Now), unless the client sent a new token
 	// on TokenRefreshEvent before. The socket gets TokenExpiredEvent, then
 	// a DISCONNECT; its disconnect handlers get ReasonTokenExpired, and
 	// Stats.TokenExpiries counts it. Each such socket holds one runtime
@@ -66,9 +69,9 @@ type tokenTimer interface{ Stop() bool }
 // replaced with TokenRefreshEvent; it is not enforced after the connect
 // (see TokenAuthWith and TokenAuthConfig.Expire for that).
 // It panics when v is nil.
-func TokenAuth(v *auth.HMAC) Middleware {
+func TokenAuth(v auth.Verifier) Middleware {
 	if v == nil {
-		panic("socketio: TokenAuth needs a non-nil *auth.HMAC")
+		panic("socketio: TokenAuth needs a non-nil auth.Verifier")
 	}
 	return TokenAuthWith(TokenAuthConfig{Verifier: v})
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,7 +155,7 @@ type webDemo struct {
 // starts serving the page and joins the server to job's channel. The
 // caller must call close.
 func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Writer) (*webDemo, error) {
-	signer, shared, err := demoSigner(env)
+	signer, secret, shared, err := demoSigner(env)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +168,10 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 		return nil, fmt.Errorf("embedded page: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("process", "web")
+	verifier, err := demoVerifier(env, signer, secret, log)
+	if err != nil {
+		return nil, err
+	}
 	sio, err := socketio.NewServer(socketio.Config{UserRoom: env.UserRoomFor, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("socket.io server: %w", err)
@@ -196,7 +201,7 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 	ns := sio.Of("/")
 	// A page whose token expired is disconnected; the page renews its
 	// token before (renewEvent, then socketio.TokenRefreshEvent).
-	ns.Use(socketio.TokenAuthWith(socketio.TokenAuthConfig{Verifier: signer, Expire: true}))
+	ns.Use(socketio.TokenAuthWith(socketio.TokenAuthConfig{Verifier: verifier, Expire: true}))
 	ns.OnConnection(w.onConnection)
 
 	mux := http.NewServeMux()
@@ -264,16 +269,41 @@ func (w *webDemo) joinCluster(ctx context.Context, env config.Config, log *slog.
 }
 
 // demoSigner returns the token signer: SOCKET_AUTH_SECRET's (shared is
-// then true), or one with a random secret for this run only.
-func demoSigner(env config.Config) (signer *auth.HMAC, shared bool, err error) {
+// then true, secret nil), or one with secret, random, for this run only.
+// Its tokens carry the user in SOCKET_AUTH_USER_CLAIM.
+func demoSigner(env config.Config) (signer *auth.HMAC, secret []byte, shared bool, err error) {
 	signer, err = env.Authenticator()
 	if err != nil || signer != nil {
-		return signer, true, err
+		return signer, nil, true, err
 	}
-	secret := make([]byte, 32)
+	secret = make([]byte, 32)
 	_, _ = rand.Read(secret) // never fails (crypto/rand)
-	signer, err = auth.NewHMAC(secret)
-	return signer, false, err
+	if signer, err = auth.NewHMAC(secret); err == nil && env.AuthUserClaim != "" {
+		signer, err = signer.WithUserClaim(env.AuthUserClaim)
+	}
+	return signer, secret, false, err
+}
+
+// demoVerifier returns the verifier of the page's sockets: the signer
+// alone, or, when SOCKET_AUTH_PUBLIC_KEY or SOCKET_AUTH_JWKS is set, a
+// KeySet with those keys and the signer's secret, so that the page's
+// tokens and an identity provider's both authenticate.
+func demoVerifier(env config.Config, signer *auth.HMAC, secret []byte, log *slog.Logger) (auth.Verifier, error) {
+	if env.AuthPublicKeyFile == "" && env.AuthJWKSFile == "" {
+		return signer, nil
+	}
+	kc, err := env.KeySetConfig()
+	if err != nil {
+		return nil, err
+	}
+	if kc.Secret == nil {
+		kc.Secret = secret
+	}
+	if len(kc.Algorithms) > 0 && !slices.Contains(kc.Algorithms, auth.HS256) {
+		kc.Algorithms = append(kc.Algorithms, auth.HS256) // the page's own tokens
+	}
+	kc.Logger = log
+	return auth.NewKeySet(kc)
 }
 
 // pageURL is the page's address with the token in the fragment, which the

@@ -3,6 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,11 +15,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/sockgate/sockgate/auth"
+	"github.com/sockgate/sockgate/config"
 )
 
 // pollClient is a minimal Engine.IO v4 long-polling client with Socket.IO
@@ -444,5 +452,57 @@ func TestWebRenewsToken(t *testing.T) {
 	c.send(fmt.Sprintf(`423["sockgate:refresh",%q]`, bob))
 	if raw := ack(3); json.Unmarshal(raw, &res) != nil || res.OK || !strings.Contains(res.Error, `names user "bob"`) {
 		t.Fatalf("sockgate:refresh with bob's token: ack %s, want a refusal naming the user", raw)
+	}
+}
+
+// TestDemoVerifierWithJWKS: with SOCKET_AUTH_JWKS set (and
+// SOCKET_AUTH_ALGS naming only ES256), the page's sockets accept the
+// page's own HS256 tokens (random secret) and an identity provider's
+// ES256 tokens; without it the signer alone verifies.
+func TestDemoVerifierWithJWKS(t *testing.T) {
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ec.PublicKey.Bytes()
+	enc := base64.RawURLEncoding.EncodeToString
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, fmt.Appendf(nil, `{"keys":[{"kty":"EC","crv":"P-256","kid":"idp","x":%q,"y":%q}]}`, enc(b[1:33]), enc(b[33:])), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := config.FromLookup(func(k string) (string, bool) {
+		v, ok := map[string]string{config.EnvAuthJWKS: path, config.EnvAuthAlgorithms: "ES256"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, secret, shared, err := demoSigner(env)
+	if err != nil || shared || len(secret) != 32 {
+		t.Fatalf("signer: shared %v, %d-byte secret, %v", shared, len(secret), err)
+	}
+	v, err := demoVerifier(env, signer, secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := signer.Mint("42", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	idp := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"sub": "43", "iat": now, "exp": now + 60})
+	idp.Header["kid"] = "idp"
+	idpTok, err := idp.SignedString(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, tok := range map[string]string{"42": page, "43": idpTok} {
+		if c, err := v.Verify(tok); err != nil || c.User != user {
+			t.Errorf("user %s: claims %+v, %v", user, c, err)
+		}
+	}
+	alone, err := demoVerifier(config.Default(), signer, secret, nil)
+	if err != nil || alone != auth.Verifier(signer) {
+		t.Fatalf("no keys configured: verifier %T, %v; want the signer", alone, err)
 	}
 }

@@ -189,6 +189,7 @@ Environment (flag defaults):
   SOCKET_USER_ROOM      room of a user for emit --user (default "user:{id}")
   SOCKET_QUEUE_SIZE     worker queue capacity for bench emit (default 16384)
   SOCKET_AUTH_SECRET    secret that signs the user tokens of token (>= 32 bytes)
+  SOCKET_AUTH_USER_CLAIM  claim of token's user ID (default "sub")
 `)
 }
 

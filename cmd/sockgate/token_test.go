@@ -2,7 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +123,99 @@ func TestTokenErrors(t *testing.T) {
 				t.Errorf("the secret is printed: %q", r.stderr)
 			}
 		})
+	}
+}
+
+// TestTokenClaim: the user ID goes in --claim, whose default is
+// SOCKET_AUTH_USER_CLAIM; a date claim is refused.
+func TestTokenClaim(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("SOCKET_AUTH_SECRET", tokenTestSecret)
+	t.Setenv("SOCKET_AUTH_USER_CLAIM", "uid")
+	h, err := auth.NewHMAC([]byte(tokenTestSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err := h.WithUserClaim("uid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "token", "--user", "42")
+	tok := strings.TrimSpace(r.stdout)
+	if c, err := uid.Verify(tok); err != nil || c.User != "42" {
+		t.Fatalf("SOCKET_AUTH_USER_CLAIM=uid: claims %+v, err %v, stderr %q", c, err, r.stderr)
+	}
+	if _, err := h.Verify(tok); !errors.Is(err, auth.ErrMalformed) {
+		t.Fatalf("a uid token verified with the sub claim: %v", err)
+	}
+	r = runCLI(t, nil, "token", "--user", "42", "--claim", "sub")
+	if c, err := h.Verify(strings.TrimSpace(r.stdout)); err != nil || c.User != "42" {
+		t.Fatalf("--claim sub: claims %+v, err %v", c, err)
+	}
+	r = runCLI(t, nil, "token", "--user", "42", "--claim", "exp")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `--claim: auth: invalid key: user claim "exp" is a date claim`) {
+		t.Fatalf("--claim exp: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestTokenWithKey: --key signs with a private key (ES256 here, with
+// --kid), and a server holding the public key accepts the token; bad
+// keys and flags are usage errors naming the problem.
+func TestTokenWithKey(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("SOCKET_AUTH_SECRET", "")
+	dir := t.TempDir()
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "idp.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := auth.PublicKey("idp-1", &ec.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewKeySet(auth.KeySetConfig{Keys: []auth.Key{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := runCLI(t, nil, "token", "--user", "42", "--ttl", "90m", "--key", keyFile, "--kid", "idp-1")
+	if r.code != exitOK {
+		t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+	}
+	tok := strings.TrimSpace(r.stdout)
+	c, err := v.Verify(tok)
+	if err != nil || c.User != "42" || c.Expires.Sub(c.IssuedAt) != 90*time.Minute {
+		t.Fatalf("claims %+v, err %v; want user 42 valid 90m", c, err)
+	}
+	if hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0]); !strings.Contains(string(hdr), `"alg":"ES256"`) || !strings.Contains(string(hdr), `"kid":"idp-1"`) {
+		t.Fatalf("header %s", hdr)
+	}
+
+	pubDER, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
+	pubFile := filepath.Join(dir, "pub.pem")
+	if err := os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kid", "x"}, "--kid needs --key"},
+		{[]string{"--key", filepath.Join(dir, "nope.pem")}, "--key: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"},
+		{[]string{"--key", pubFile}, `--key ` + pubFile + `: PEM block "PUBLIC KEY" is not a private key`},
+		{[]string{"--key", keyFile, "--claim", "iat"}, `--claim: auth: invalid key: user claim "iat" is a date claim`},
+	} {
+		r := runCLI(t, nil, append([]string{"token", "--user", "42"}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%v: code %d, stdout %q, stderr %q; want exit 2 with %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
 	}
 }

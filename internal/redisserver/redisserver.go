@@ -1,7 +1,8 @@
 // Package redisserver runs a real redis-server for tests: each Server has its
 // own free 127.0.0.1 port and temporary directory, keeps nothing on disk, and
 // is killed when the test ends. Fault tests use Kill and Restart to take the
-// broker away and bring it back on the same address.
+// broker away and bring it back on the same address, and Pause and Resume
+// (SIGSTOP, SIGCONT) to hang it with its connections open.
 //
 // When redis-server is not installed, Start skips the test, except when the
 // environment variable CI is "true": there a missing server fails the test.
@@ -30,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -112,6 +114,27 @@ func (s *Server) Kill() {
 	}
 	_ = cmd.Process.Kill()
 	<-done
+}
+
+// Pause stops the server with SIGSTOP: its connections stay open but
+// nothing is read or answered, as with a hung or swapped-out broker, until
+// Resume. It does nothing when the server is not running.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redisserver: %v to %s: %v", sig, s.Addr(), err)
+	}
 }
 
 // Restart kills the server if it runs, then starts it again on the same

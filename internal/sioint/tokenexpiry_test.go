@@ -20,7 +20,7 @@ import (
 // startExpiringServer serves our server with TokenAuthWith and Expire on
 // "/"; "whoami" is acked with the socket's user and token expiry, and the
 // disconnect reasons are sent on reasons by user.
-func startExpiringServer(t *testing.T, v *auth.HMAC, reasons chan<- [2]string) (*socketio.Server, string) {
+func startExpiringServer(t *testing.T, v auth.Verifier, reasons chan<- [2]string) (*socketio.Server, string) {
 	t.Helper()
 	srv, err := socketio.NewServer(socketio.Config{
 		Logger: slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn})),
