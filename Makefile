@@ -19,7 +19,7 @@ NATS_PORT  ?= 4222
 # test/ (the integration suites); docs/testing.md, "Layout".
 MODULES    ?= . bench test
 
-.PHONY: test integration preflight bench demo fuzz lint wire wire-check ci
+.PHONY: test integration preflight bench demo fuzz lint ci
 
 # Fast tier: unit tests, only Go needed (tests that want a redis-server
 # start their own and skip when it is not installed).
@@ -100,7 +100,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 	done
 
-lint: wire-check
+lint:
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@set -e; for m in $(MODULES); do \
@@ -110,15 +110,5 @@ lint: wire-check
 		$(GO) -C $$m run $(STATICCHECK) ./...; \
 		$(GO) -C $$m run $(STATICCHECK) -tags integration ./...; \
 	done
-
-# Regenerate di/wire_gen.go (Wire v0.7.0, pinned as a Go tool in go.mod).
-wire:
-	$(GO) tool wire ./di
-
-# Fails when the injectors do not build or wire_gen.go drifted from wire.go.
-wire-check:
-	$(GO) tool wire check ./di
-	@out=$$($(GO) tool wire diff ./di); \
-	if [ -n "$$out" ]; then echo "di/wire_gen.go is stale; run make wire:"; echo "$$out"; exit 1; fi
 
 ci: lint test integration

@@ -43,7 +43,134 @@ func natsURL(t *testing.T) string {
 	return ns.ClientURL()
 }
 
-// TestSameFunctionInBothRoles builds both injectors for every transport
+// brokerConfig is the configuration of transport tr on a broker of the
+// test's own (miniredis, an embedded NATS server), on a channel of its own.
+func brokerConfig(t *testing.T, tr string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Transport = tr
+	cfg.Channel = strings.ReplaceAll(transporttest.Channel(t), ":", "-")
+	switch tr {
+	case config.TransportRedis, config.TransportRedisStreams:
+		cfg.RedisURL = "redis://" + miniredis.RunT(t).Addr() + "/0"
+	case config.TransportNATS, config.TransportJetStream:
+		cfg.NATSURL = natsURL(t)
+	}
+	cfg.NodeID = "node-" + strings.ReplaceAll(tr, "-", "_")
+	require.NoError(t, cfg.Validate())
+	return cfg
+}
+
+// TestOpenBrokerPerTransport opens every transport from config alone and
+// carries a message through it: the Broker answers Ping, names itself and
+// delivers what it publishes to its own subscription.
+func TestOpenBrokerPerTransport(t *testing.T) {
+	t.Parallel()
+	for _, tr := range config.Transports {
+		t.Run(tr, func(t *testing.T) {
+			t.Parallel()
+			cfg := brokerConfig(t, tr)
+			b, cleanup, err := di.OpenBroker(cfg, quiet)
+			require.NoError(t, err)
+			t.Cleanup(cleanup)
+			require.False(t, b.LocalOnly())
+			require.Equal(t, tr, b.Name)
+			require.True(t, strings.HasPrefix(b.String(), tr+" "), "String() = %q", b.String())
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			require.NoError(t, b.Ping(ctx))
+			msgs, err := b.Subscriber.Subscribe(ctx, cfg.Channel)
+			require.NoError(t, err)
+			// A subscription may still be settling on the broker: publish
+			// until the first message arrives.
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				_, err := b.Publisher.Publish(ctx, cfg.Channel, [][]byte{[]byte("hello " + tr)})
+				require.NoError(t, err)
+				select {
+				case m := <-msgs:
+					require.Equal(t, "hello "+tr, string(m))
+					return
+				case <-tick.C:
+				case <-ctx.Done():
+					t.Fatal("no message came back through the broker")
+				}
+			}
+		})
+	}
+}
+
+// TestBadTransportCleanupIsSafe: an unknown SOCKET_TRANSPORT is an error
+// matching ErrConfig that names the variable, from every constructor, and
+// the cleanup returned with it is a no-op, so the README's defer cleanup()
+// does not panic.
+func TestBadTransportCleanupIsSafe(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.Transport = "bogus"
+	srv, _ := newServer(t)
+	check := func(name string, cleanup func(), err error) {
+		t.Helper()
+		require.ErrorIs(t, err, di.ErrConfig, name)
+		require.ErrorContains(t, err, `SOCKET_TRANSPORT="bogus": unknown transport`, name)
+		require.NotNil(t, cleanup, name)
+		require.NotPanics(t, cleanup, name)
+	}
+	_, cleanup, err := di.OpenBroker(cfg, nil)
+	check("OpenBroker", cleanup, err)
+	w, cleanup, err := di.NewWorker(cfg, nil)
+	check("NewWorker", cleanup, err)
+	require.Nil(t, w)
+	m, cleanup, err := di.NewServer(cfg, srv, nil)
+	check("NewServer", cleanup, err)
+	require.Nil(t, m)
+	g, cleanup, err := di.NewGateway(context.Background(), cfg, quiet)
+	check("NewGateway worker", cleanup, err)
+	require.Nil(t, g)
+	g, cleanup, err = di.NewGateway(di.WithServer(context.Background(), srv), cfg, quiet)
+	check("NewGateway server", cleanup, err)
+	require.Nil(t, g)
+
+	_, cleanup, err = di.NewServer(config.Default(), nil, nil)
+	require.ErrorIs(t, err, di.ErrConfig)
+	require.NotPanics(t, cleanup)
+}
+
+// TestExplicitRoles builds the two roles with their own constructors on
+// the memory transport: what the worker emits reaches the server's client,
+// and the worker's config carries the environment's settings.
+func TestExplicitRoles(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.Transport = config.TransportMemory
+	cfg.Channel = strings.ReplaceAll(transporttest.Channel(t), ":", "-")
+	cfg.QueueSize = 77
+	srv, base := newServer(t)
+	m, cleanupS, err := di.NewServer(cfg, srv, quiet)
+	require.NoError(t, err)
+	t.Cleanup(cleanupS)
+	w, cleanupW, err := di.NewWorker(cfg, quiet)
+	require.NoError(t, err)
+	t.Cleanup(cleanupW)
+
+	other := cfg
+	other.UserRoom = "u-{id}"
+	wc := di.WorkerConfig(other, di.Broker{}, nil)
+	require.Equal(t, 77, wc.QueueSize)
+	require.Equal(t, "u-42", wc.UserRoom("42"))
+	require.Equal(t, cfg.Channel, di.ClusterConfig(cfg, srv, di.Broker{}, nil).Channel)
+
+	c := dial(t, base, `{"user":"42"}`)
+	require.NoError(t, notify(gateway.NewContext(context.Background(), m.Gateway()), 1))
+	c.expect(t, `["progress",{"pct":1}]`)
+	// The builder form over the server-role gateway: variadic arguments.
+	require.NoError(t, gateway.To(m.Gateway(), "user:42").Emit(context.Background(), "progress", 1, "two"))
+	c.expect(t, `["progress",1,"two"]`)
+	c.untilNotified(t, w)
+}
+
+// TestSameFunctionInBothRoles builds both roles with NewGateway on every transport
 // and shows that notify reaches a connected client given a worker context
 // and given a server context.
 func TestSameFunctionInBothRoles(t *testing.T) {
@@ -51,18 +178,7 @@ func TestSameFunctionInBothRoles(t *testing.T) {
 	for _, tr := range config.Transports {
 		t.Run(tr, func(t *testing.T) {
 			t.Parallel()
-			cfg := config.Default()
-			cfg.Transport = tr
-			cfg.Channel = strings.ReplaceAll(transporttest.Channel(t), ":", "-")
-			switch tr {
-			case config.TransportRedis, config.TransportRedisStreams:
-				cfg.RedisURL = "redis://" + miniredis.RunT(t).Addr() + "/0"
-			case config.TransportNATS, config.TransportJetStream:
-				cfg.NATSURL = natsURL(t)
-			}
-			cfg.NodeID = "node-" + strings.ReplaceAll(tr, "-", "_")
-			require.NoError(t, cfg.Validate())
-
+			cfg := brokerConfig(t, tr)
 			srv, base := newServer(t)
 			serverGW, cleanup, err := di.NewGateway(di.WithServer(context.Background(), srv), cfg, quiet)
 			require.NoError(t, err)
@@ -78,20 +194,7 @@ func TestSameFunctionInBothRoles(t *testing.T) {
 			c := dial(t, base, `{"user":"42"}`)
 			require.NoError(t, notify(gateway.NewContext(context.Background(), serverGW), 10))
 			c.expect(t, `["progress",{"pct":10}]`)
-			// The worker's emits travel through the broker; a broker
-			// subscription may still be settling, so the worker repeats its
-			// emit until the first one arrives (each is a new pct).
-			deadline := time.Now().Add(wait)
-			for pct := 20; ; pct++ {
-				require.NoError(t, notify(gateway.NewContext(context.Background(), workerGW), pct))
-				ctx, cancel := context.WithTimeout(context.Background(), wait)
-				require.NoError(t, workerGW.Flush(ctx))
-				cancel()
-				if c.got(t, 200*time.Millisecond) {
-					break
-				}
-				require.True(t, time.Now().Before(deadline), "the worker's emits never reached the client")
-			}
+			c.untilNotified(t, workerGW)
 		})
 	}
 }
@@ -114,10 +217,12 @@ func TestLocalOnlyWithNoSetup(t *testing.T) {
 	require.NoError(t, notify(gateway.NewContext(context.Background(), w), 2), "a worker with no broker drops and counts")
 	require.Equal(t, uint64(1), w.Stats().Dropped)
 
-	bad := cfg
-	bad.Transport = "kafka"
-	_, _, err = di.NewGateway(context.Background(), bad, quiet)
-	require.ErrorIs(t, err, di.ErrConfig)
+	b, cleanupB, err := di.OpenBroker(cfg, quiet)
+	require.NoError(t, err)
+	t.Cleanup(cleanupB)
+	require.True(t, b.LocalOnly())
+	require.NoError(t, b.Ping(context.Background()))
+	require.Equal(t, "no broker (local-only)", b.String())
 }
 
 // newServer is a socketio server whose clients name their user in the
@@ -217,6 +322,25 @@ func (c *client) expect(t *testing.T, want string) {
 		require.Equal(t, want, got)
 	case <-time.After(wait):
 		t.Fatalf("no event %s within %v", want, wait)
+	}
+}
+
+// untilNotified has notify emit through the worker-role gateway g until
+// c gets a progress event. The emits travel through the broker, whose
+// subscription may still be settling, so the worker repeats its emit
+// until the first one arrives (each is a new pct).
+func (c *client) untilNotified(t *testing.T, g gateway.Gateway) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for pct := 20; ; pct++ {
+		require.NoError(t, notify(gateway.NewContext(context.Background(), g), pct))
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		require.NoError(t, g.Flush(ctx))
+		cancel()
+		if c.got(t, 200*time.Millisecond) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the worker's emits never reached the client")
 	}
 }
 

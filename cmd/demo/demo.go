@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/di"
 	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
@@ -48,13 +50,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runDemo(ctx, args, stdout, stderr)
 }
 
-// jobFlags are the settings every process of the demo shares.
+// jobFlags are the settings every process of the demo shares. The broker
+// is the parent's choice (SOCKET_TRANSPORT and its URL), handed to the
+// children as flags; the rest of their configuration is the environment
+// they inherit.
 type jobFlags struct {
-	redisURL string
-	channel  string
-	steps    int
-	interval time.Duration
+	transport, redisURL, natsURL string
+	channel                      string
+	steps                        int
+	interval                     time.Duration
 }
+
+// defineBroker defines the flags a child role gets its broker from.
+func (j *jobFlags) defineBroker(fs *flag.FlagSet) {
+	fs.StringVar(&j.transport, "transport", config.DefaultTransport, "broker `transport`")
+	fs.StringVar(&j.redisURL, "redis", "", "Redis `URL`")
+	fs.StringVar(&j.natsURL, "nats", config.DefaultNATSURL, "NATS `URL`")
+}
+
+// config is env with j's broker and channel.
+func (j *jobFlags) config(env config.Config) config.Config {
+	env.Transport, env.RedisURL, env.NATSURL, env.Channel = j.transport, j.redisURL, j.natsURL, j.channel
+	return env
+}
+
+// inProcess reports whether the children run in this process: the memory
+// transport does not cross processes.
+func (j *jobFlags) inProcess() bool { return j.transport == config.TransportMemory }
 
 func (j *jobFlags) define(fs *flag.FlagSet, channel string) {
 	fs.StringVar(&j.channel, "channel", channel, "pub/sub `channel` (env SOCKET_REDIS_CHANNEL)")
@@ -64,8 +86,13 @@ func (j *jobFlags) define(fs *flag.FlagSet, channel string) {
 
 // args renders j as child-process flags.
 func (j *jobFlags) args() []string {
-	return []string{"--redis", j.redisURL, "--channel", j.channel,
-		"--steps", strconv.Itoa(j.steps), "--interval", j.interval.String()}
+	return append(j.brokerArgs(), "--channel", j.channel,
+		"--steps", strconv.Itoa(j.steps), "--interval", j.interval.String())
+}
+
+// brokerArgs renders j's broker as child-process flags.
+func (j *jobFlags) brokerArgs() []string {
+	return []string{"--transport", j.transport, "--redis", j.redisURL, "--nats", j.natsURL}
 }
 
 func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer) int {
@@ -92,12 +119,14 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 		"with -once, also when no browser has completed a round of jobs by then")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: go run ./cmd/demo [flags]\n\n"+
-			"A worker process emits sheet-sync progress to user 42 over Redis pub/sub;\n"+
-			"a listener process prints what it receives. REDIS_URL unset: embedded Redis.\n"+
+			"A worker process emits sheet-sync progress to user 42 over the broker\n"+
+			"SOCKET_TRANSPORT names (redis pub/sub by default; redis-streams, nats,\n"+
+			"jetstream, memory); a listener process prints what it receives.\n"+
+			"REDIS_URL unset: embedded Redis. memory: the roles run in this process.\n"+
 			"Then a browser page, signed in as user 42 with a token in the printed URL,\n"+
 			"shows progress bars of jobs run in separate worker processes, which emit\n"+
-			"through Redis to sockgate's own Socket.IO server (it joins the channel with\n"+
-			"a cluster.Manager), until Ctrl-C (-once: one round, for tests).\n\nFlags:\n")
+			"through the broker to sockgate's own Socket.IO server (it joins the channel\n"+
+			"with a cluster.Manager), until Ctrl-C (-once: one round, for tests).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,12 +143,13 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 		job.channel = "socketio"
 	}
 
-	// One Redis for both parts: the embedded one unless REDIS_URL is set.
-	stopRedis, err := startBroker(env, &job, stdout)
+	// One broker for both parts: SOCKET_TRANSPORT's, on Redis the
+	// embedded one unless REDIS_URL is set.
+	stopBroker, err := startBroker(ctx, env, &job, stdout)
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer stopRedis()
+	defer stopBroker()
 	fmt.Fprintf(stdout, "demo: channel %q; job: %d progress steps, %s apart\n", job.channel, job.steps, job.interval)
 
 	// The page's server listens and joins the channel first, so that a
@@ -150,28 +180,59 @@ func runDemo(ctx context.Context, args []string, rawStdout, rawStderr io.Writer)
 	return 0
 }
 
-// startBroker sets job.redisURL: an embedded Redis (miniredis on
-// 127.0.0.1, a random port) when REDIS_URL is unset, else REDIS_URL. The
-// returned function stops the embedded Redis.
-func startBroker(env config.Config, job *jobFlags, stdout io.Writer) (stop func(), err error) {
-	if env.RedisURL != "" {
-		job.redisURL = env.RedisURL
-		fmt.Fprintf(stdout, "demo: using the Redis in REDIS_URL: %s\n", redisurl.Redact(env.RedisURL))
-		return func() {}, nil
+// startBroker sets job's broker from env: SOCKET_TRANSPORT, and on the
+// redis transports an embedded Redis (miniredis on 127.0.0.1, a random
+// port) when REDIS_URL is unset. It checks that the broker answers, so
+// that a NATS server that is down is reported at once. The returned
+// function stops the embedded Redis.
+func startBroker(ctx context.Context, env config.Config, job *jobFlags, stdout io.Writer) (stop func(), err error) {
+	job.transport, job.redisURL, job.natsURL = env.Transport, env.RedisURL, env.NATSURL
+	stop = func() {}
+	switch {
+	case job.inProcess():
+		fmt.Fprintln(stdout, "demo: SOCKET_TRANSPORT=memory: the worker, listener and job roles run in this process, on its in-memory broker")
+	case env.Transport == config.TransportNATS || env.Transport == config.TransportJetStream:
+		fmt.Fprintf(stdout, "demo: SOCKET_TRANSPORT=%s: using the NATS server in NATS_URL: %s\n", env.Transport, redactURL(env.NATSURL))
+	case env.RedisURL != "":
+		fmt.Fprintf(stdout, "demo: using the Redis in REDIS_URL: %s (SOCKET_TRANSPORT=%s)\n", redisurl.Redact(env.RedisURL), env.Transport)
+	default:
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("start embedded Redis: %w", err)
+		}
+		job.redisURL = "redis://" + mr.Addr()
+		fmt.Fprintf(stdout, "demo: REDIS_URL is unset: started an embedded Redis (miniredis) on %s (SOCKET_TRANSPORT=%s)\n", mr.Addr(), env.Transport)
+		stop = func() {
+			mr.Close()
+			fmt.Fprintln(stdout, "demo: embedded Redis stopped")
+		}
 	}
-	mr := miniredis.NewMiniRedis()
-	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("start embedded Redis: %w", err)
+	b, closeBroker, err := di.OpenBroker(job.config(env), nil)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = b.Ping(pctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("%s unreachable: %w", b, err)
+		}
 	}
-	job.redisURL = "redis://" + mr.Addr()
-	fmt.Fprintf(stdout, "demo: REDIS_URL is unset: started an embedded Redis (miniredis) on %s\n", mr.Addr())
-	return func() {
-		mr.Close()
-		fmt.Fprintln(stdout, "demo: embedded Redis stopped")
-	}, nil
+	closeBroker()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
 }
 
-// runPipeline runs the worker and listener processes over Redis until the
+// redactURL is u without its password.
+func redactURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return u
+}
+
+// runPipeline runs the worker and listener processes over the broker until the
 // listener has seen the job's done event; it returns the exit code.
 func runPipeline(ctx context.Context, job jobFlags, timeout time.Duration, stdout, stderr io.Writer, fail func(string, ...any) int) int {
 	began := time.Now()
@@ -184,7 +245,7 @@ func runPipeline(ctx context.Context, job jobFlags, timeout time.Duration, stdou
 	defer cancel()
 
 	ready, done := make(chan struct{}), make(chan struct{})
-	listener, err := startChild(tctx, exe, roleListener, job.args(), stdout, stderr, func(line string) {
+	listener, err := startChild(tctx, exe, job.inProcess(), roleListener, job.args(), stdout, stderr, func(line string) {
 		switch {
 		case strings.HasPrefix(line, readyMarker):
 			closeOnce(ready)
@@ -210,7 +271,7 @@ func runPipeline(ctx context.Context, job jobFlags, timeout time.Duration, stdou
 		return stopAll("listener did not subscribe within %s: %v", timeout, context.Cause(tctx))
 	}
 
-	worker, err := startChild(tctx, exe, roleWorker, job.args(), stdout, stderr, nil)
+	worker, err := startChild(tctx, exe, job.inProcess(), roleWorker, job.args(), stdout, stderr, nil)
 	if err != nil {
 		return stopAll("start worker: %v", err)
 	}
@@ -263,7 +324,12 @@ type child struct {
 // startChild runs exe with role and args. Its stdout lines are copied to
 // stdout (and shown to onLine), its stderr to stderr. Cancelling ctx
 // interrupts it, and kills it if it has not exited two seconds later.
-func startChild(ctx context.Context, exe, role string, args []string, stdout, stderr io.Writer, onLine func(string)) (*child, error) {
+// With inProcess (the memory transport) the role runs in a goroutine of
+// this process instead, and cancelling ctx stops it.
+func startChild(ctx context.Context, exe string, inProcess bool, role string, args []string, stdout, stderr io.Writer, onLine func(string)) (*child, error) {
+	if inProcess {
+		return startInProcess(ctx, role, args, stdout, stderr, onLine), nil
+	}
 	cmd := exec.CommandContext(ctx, exe, append([]string{role}, args...)...)
 	cmd.Cancel = func() error {
 		if err := cmd.Process.Signal(os.Interrupt); err != nil {
@@ -282,19 +348,48 @@ func startChild(ctx context.Context, exe, role string, args []string, stdout, st
 	}
 	c := &child{pid: cmd.Process.Pid, exited: make(chan struct{})}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(stdout, line)
-			if onLine != nil {
-				onLine(line)
-			}
-		}
+		copyLines(out, stdout, onLine)
 		// Wait closes the pipe, so it runs after everything was read.
 		c.err = cmd.Wait()
 		close(c.exited)
 	}()
 	return c, nil
+}
+
+// startInProcess runs role in a goroutine, as startChild would run it in
+// a process: its pid is this process's.
+func startInProcess(ctx context.Context, role string, args []string, stdout, stderr io.Writer, onLine func(string)) *child {
+	c := &child{pid: os.Getpid(), exited: make(chan struct{})}
+	pr, pw := io.Pipe()
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		copyLines(pr, stdout, onLine)
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		code := run(ctx, append([]string{role}, args...), pw, stderr)
+		_ = pw.Close()
+		<-copied
+		if code != 0 {
+			c.err = fmt.Errorf("%s exited with code %d", strings.TrimPrefix(role, "__"), code)
+		}
+		close(c.exited)
+	}()
+	return c
+}
+
+// copyLines copies r's lines to stdout and shows each to onLine (when
+// not nil), until r ends.
+func copyLines(r io.Reader, stdout io.Writer, onLine func(string)) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(stdout, line)
+		if onLine != nil {
+			onLine(line)
+		}
+	}
 }
 
 func closeOnce(ch chan struct{}) {

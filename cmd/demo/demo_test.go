@@ -36,7 +36,22 @@ func (b *safeBuffer) waitFor(ctx context.Context, re *regexp.Regexp) (string, er
 
 func TestDemoWithEmbeddedRedis(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
-	t.Setenv("SOCKET_REDIS_CHANNEL", "")
+	runPipelineOver(t, "redis",
+		"demo: REDIS_URL is unset: started an embedded Redis (miniredis) on 127.0.0.1:",
+		readyMarker,
+		`worker: sheet-sync at 100%`,
+		`listener: emit progress to [user:42]: {"job":"sheet-sync","pct":50}  [##########..........] 50%`,
+		"demo: embedded Redis stopped")
+}
+
+// runPipelineOver runs the worker/listener part of the demo on transport
+// (SOCKET_TRANSPORT, on a channel of the test's own) and checks that the
+// listener saw every event, the worker published all of them, and the
+// output has each of want.
+func runPipelineOver(t *testing.T, transport string, want ...string) {
+	t.Helper()
+	t.Setenv("SOCKET_TRANSPORT", transport)
+	t.Setenv("SOCKET_REDIS_CHANNEL", fmt.Sprintf("demo-%s-%d", transport, time.Now().UnixNano()))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var stdout, stderr safeBuffer
@@ -45,18 +60,15 @@ func TestDemoWithEmbeddedRedis(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
-	for _, want := range []string{
-		"demo: REDIS_URL is unset: started an embedded Redis (miniredis) on 127.0.0.1:",
-		readyMarker,
-		`worker: sheet-sync at 100%`,
-		`listener: emit progress to [user:42]: {"job":"sheet-sync","pct":50}  [##########..........] 50%`,
+	for _, want := range append(want,
+		"gateway.Worker publishing on channel",
+		"("+transport+" ",
 		`listener: emit progress to [user:42]: {"job":"sheet-sync","pct":100}  [####################] 100%`,
 		`listener: emit done to [user:42]: {"job":"sheet-sync","ok":true}`,
 		doneMarker,
 		"worker: flushed: emitted 6, published 6, dropped 0",
 		"demo: the listener saw the done event",
-		"demo: embedded Redis stopped",
-	} {
+	) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -1,12 +1,15 @@
 // Command demo shows sockgate end to end in a few seconds: a worker process
 // reports the progress of a simulated "sheet-sync" job to user 42 through a
-// gateway.Worker on Redis pub/sub, and a listener process, subscribed like
-// a python-socketio server would be, prints each message it decodes.
+// gateway.Worker on the broker (Redis pub/sub by default), and a listener
+// process, subscribed like a python-socketio server would be, prints each
+// message it decodes.
 //
-// With REDIS_URL unset the demo starts an embedded Redis (miniredis on
-// 127.0.0.1, a random port); with REDIS_URL set it uses that Redis. It
-// starts the listener and the worker as child processes of its own binary
-// and waits until the listener has seen the job's "done" event (exit 1
+// Every role opens its broker with package di, so SOCKET_TRANSPORT chooses
+// it: redis (the default) or redis-streams, nats or jetstream (NATS_URL),
+// or memory (the roles then run in this process). With REDIS_URL unset the
+// redis transports use an embedded Redis (miniredis on 127.0.0.1, a random
+// port); with REDIS_URL set that Redis. It starts the listener and the
+// worker as child processes of its own binary and waits until the listener has seen the job's "done" event (exit 1
 // with the reason after --timeout).
 //
 // Before that it starts a browser page's server on 127.0.0.1:8080 (-addr;

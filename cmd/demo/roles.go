@@ -11,14 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/di"
 	"github.com/sockgate/sockgate/gateway"
-	"github.com/sockgate/sockgate/transport/redislog"
-	"github.com/sockgate/sockgate/transport/redispubsub"
-	"github.com/sockgate/sockgate/transport/redisurl"
 )
 
 // progress is the payload of the worker's progress events.
@@ -33,27 +29,24 @@ func parseRole(name string, args []string, stderr io.Writer) (*jobFlags, error) 
 	fs.SetOutput(stderr)
 	var j jobFlags
 	j.define(fs, "socketio")
-	fs.StringVar(&j.redisURL, "redis", "", "Redis `URL`")
+	j.defineBroker(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	return &j, nil
 }
 
-// connect returns a Redis client and the pub/sub transport over it.
-func connect(j *jobFlags, log *slog.Logger) (redis.UniversalClient, *redispubsub.PubSub, error) {
-	opts, err := redisurl.ParseWithDefaultMaster(j.redisURL, j.channel)
+// connect opens the broker j names (package di, as an application does),
+// with the rest of the configuration from the environment. The returned
+// function closes the broker; it is never nil.
+func connect(j *jobFlags, log *slog.Logger) (config.Config, di.Broker, func(), error) {
+	env, err := config.FromEnv()
 	if err != nil {
-		return nil, nil, err
+		return env, di.Broker{}, func() {}, fmt.Errorf("environment: %w", err)
 	}
-	redislog.Install(log) // go-redis's own lines (process-wide)
-	client := redis.NewUniversalClient(opts)
-	ps, err := redispubsub.New(redispubsub.Config{Client: client, Logger: log})
-	if err != nil {
-		_ = client.Close()
-		return nil, nil, fmt.Errorf("redis pub/sub: %w", err)
-	}
-	return client, ps, nil
+	cfg := j.config(env)
+	b, closeBroker, err := di.OpenBroker(cfg, log)
+	return cfg, b, closeBroker, err
 }
 
 func newLogger(w io.Writer, role string) *slog.Logger {
@@ -71,17 +64,13 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return 2
 	}
-	client, ps, err := connect(j, newLogger(stderr, "worker"))
+	log := newLogger(stderr, "worker")
+	cfg, b, closeBroker, err := connect(j, log)
+	defer closeBroker()
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer client.Close()
-	defer ps.Close()
-	gw, err := gateway.NewWorker(gateway.WorkerConfig{
-		Publisher: ps,
-		Channel:   j.channel,
-		Logger:    newLogger(stderr, "worker"),
-	})
+	gw, err := gateway.NewWorker(di.WorkerConfig(cfg, b, log))
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -90,7 +79,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer cancel()
 		_ = gw.Close(cctx)
 	}()
-	fmt.Fprintf(stdout, "worker: pid %d, gateway.Worker publishing on channel %q; job sheet-sync for user 42 starts\n", os.Getpid(), j.channel)
+	fmt.Fprintf(stdout, "worker: pid %d, gateway.Worker publishing on channel %q (%s); job sheet-sync for user 42 starts\n", os.Getpid(), j.channel, b)
 
 	tick := time.NewTimer(0)
 	defer tick.Stop()
@@ -138,15 +127,14 @@ func runListener(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return 2
 	}
-	client, ps, err := connect(j, newLogger(stderr, "listener"))
+	_, b, closeBroker, err := connect(j, newLogger(stderr, "listener"))
+	defer closeBroker()
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer client.Close()
-	defer ps.Close()
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	msgs, err := ps.Subscribe(sctx, j.channel)
+	msgs, err := b.Subscriber.Subscribe(sctx, j.channel)
 	if err != nil {
 		return fail("subscribe: %v", err)
 	}
@@ -222,7 +210,7 @@ const jobMarker = "job: flushed"
 // runJobProcess is a job process of the browser part: it runs one
 // simulated job, emitting "progress" {job, pct, round, pid, sender} after
 // each step and "done" at the end to the user's room through a
-// gateway.Worker on Redis pub/sub, then flushes and exits. The demo's
+// gateway.Worker on the broker, then flushes and exits. The demo's
 // Socket.IO server receives the messages through its cluster.Manager and
 // delivers them to the user's browsers.
 func runJobProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -230,7 +218,7 @@ func runJobProcess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(stderr)
 	var j jobFlags
 	j.define(fs, "socketio")
-	fs.StringVar(&j.redisURL, "redis", "", "Redis `URL`")
+	j.defineBroker(fs)
 	name := fs.String("job", "", "the job's `name`")
 	round := fs.Int("round", 0, "the round the job belongs to")
 	user := fs.String("user", demoUser, "the user whose room gets the events")
@@ -244,23 +232,13 @@ func runJobProcess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *name == "" || j.steps < 1 {
 		return fail("want --job and --steps >= 1")
 	}
-	env, err := config.FromEnv()
-	if err != nil {
-		return fail("environment: %v", err)
-	}
 	log := newLogger(stderr, "job")
-	client, ps, err := connect(&j, log)
+	cfg, b, closeBroker, err := connect(&j, log)
+	defer closeBroker()
 	if err != nil {
 		return fail("%v", err)
 	}
-	defer client.Close()
-	defer ps.Close()
-	gw, err := gateway.NewWorker(gateway.WorkerConfig{
-		Publisher: ps,
-		Channel:   j.channel,
-		UserRoom:  env.UserRoomFor,
-		Logger:    log,
-	})
+	gw, err := gateway.NewWorker(di.WorkerConfig(cfg, b, log))
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -21,13 +21,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sockgate/sockgate/auth"
 	"github.com/sockgate/sockgate/cluster"
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/di"
 	"github.com/sockgate/sockgate/socketio"
-	"github.com/sockgate/sockgate/transport/redispubsub"
 )
 
 // The browser page and its Socket.IO client (web/sio.js, our own).
@@ -77,10 +75,10 @@ type webJob struct {
 }
 
 // args renders the job as the flags of a job process.
-func (j webJob) args(redisURL, channel string, round int) []string {
-	return []string{"--redis", redisURL, "--channel", channel, "--job", j.name,
+func (j webJob) args(broker jobFlags, round int) []string {
+	return append(broker.brokerArgs(), "--channel", broker.channel, "--job", j.name,
 		"--steps", strconv.Itoa(j.steps), "--interval", j.interval.String(),
-		"--round", strconv.Itoa(round), "--user", demoUser}
+		"--round", strconv.Itoa(round), "--user", demoUser)
 }
 
 // senderWorker is the sender of events that a job process emitted.
@@ -126,9 +124,9 @@ type webDone struct {
 }
 
 // webDemo is the browser part: an HTTP server with the embedded page and
-// our Socket.IO server at /socket.io/, which joins the Redis channel with a
+// our Socket.IO server at /socket.io/, which joins the broker's channel with a
 // cluster.Manager, and the job processes that report to the signed-in
-// user's room through Redis.
+// user's room through the broker.
 type webDemo struct {
 	stdout, stderr io.Writer
 	sio            *socketio.Server
@@ -139,11 +137,10 @@ type webDemo struct {
 	exe            string // this binary, run as the job processes
 	signer         *auth.HMAC
 	ttl            time.Duration // of the sign-in and renewed tokens
-	job            jobFlags      // Redis URL and channel of the job processes
+	job            jobFlags      // broker and channel of the job processes
 
-	redis   redis.UniversalClient
-	ps      *redispubsub.PubSub
-	cluster *cluster.Manager
+	closeBroker func()
+	cluster     *cluster.Manager
 	// sharedSecret: tokens are signed with SOCKET_AUTH_SECRET, not a
 	// random per-run secret.
 	sharedSecret bool
@@ -155,7 +152,7 @@ type webDemo struct {
 }
 
 // startWeb listens on addr (or a free port when addr's port is taken),
-// starts serving the page and joins the server to job's Redis channel. The
+// starts serving the page and joins the server to job's channel. The
 // caller must call close.
 func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags, stdout, stderr io.Writer) (*webDemo, error) {
 	signer, secret, shared, err := demoSigner(env)
@@ -242,38 +239,32 @@ func startWeb(ctx context.Context, env config.Config, wf webFlags, job jobFlags,
 		secretNote = "tokens signed with SOCKET_AUTH_SECRET"
 	}
 	fmt.Fprintf(stdout, "demo: serving the browser page and sockgate's Socket.IO server on http://%s (%s)\n", ln.Addr(), secretNote)
-	fmt.Fprintf(stdout, "demo: the Socket.IO server (pid %d) joins channel %q with a cluster.Manager: worker processes reach its clients through Redis\n",
-		os.Getpid(), w.job.channel)
+	fmt.Fprintf(stdout, "demo: the Socket.IO server (pid %d) joins channel %q with a cluster.Manager: worker processes reach its clients through %s\n",
+		os.Getpid(), w.job.channel, w.job.transport)
 	return w, nil
 }
 
-// joinCluster connects the Socket.IO server to the Redis channel with a
-// cluster.Manager. When Redis is unreachable the manager serves local-only
-// and keeps retrying; a round waits until it has subscribed.
+// joinCluster connects the Socket.IO server to the channel with a
+// cluster.Manager on the broker (di.ClusterConfig). When the broker is
+// unreachable the manager serves local-only and keeps retrying; a round
+// waits until it has subscribed.
 func (w *webDemo) joinCluster(ctx context.Context, env config.Config, log *slog.Logger) error {
-	client, ps, err := connect(&w.job, log)
+	cfg := w.job.config(env)
+	b, closeBroker, err := di.OpenBroker(cfg, log)
 	if err != nil {
 		return err
 	}
-	mgr, err := cluster.New(cluster.Config{
-		Server:     w.sio,
-		Publisher:  ps,
-		Subscriber: ps,
-		Channel:    w.job.channel,
-		UserRoom:   env.UserRoomFor,
-		Logger:     log,
-	})
+	mgr, err := cluster.New(di.ClusterConfig(cfg, w.sio, b, log))
 	if err == nil {
 		// ctx bounds only the first subscription attempt; the manager
 		// lives until close.
 		err = mgr.Start(ctx)
 	}
 	if err != nil {
-		_ = ps.Close()
-		_ = client.Close()
+		closeBroker()
 		return fmt.Errorf("cluster manager: %w", err)
 	}
-	w.redis, w.ps, w.cluster = client, ps, mgr
+	w.closeBroker, w.cluster = closeBroker, mgr
 	return nil
 }
 
@@ -456,7 +447,7 @@ func (w *webDemo) serve(ctx context.Context, wf webFlags, timeout time.Duration)
 
 // runRound runs every job once, concurrently, each in its own worker
 // process (this binary in the job role) that emits "progress" from 0 to
-// 100% and then "done" to the user's room through Redis. The round is
+// 100% and then "done" to the user's room through the broker. The round is
 // over when every job process has exited and the cluster manager has
 // applied all their messages to this server's sockets.
 func (w *webDemo) runRound(ctx context.Context, round int) error {
@@ -472,7 +463,7 @@ func (w *webDemo) runRound(ctx context.Context, round int) error {
 	pids := make([]string, 0, len(w.jobs))
 	var errs []error
 	for _, j := range w.jobs {
-		c, err := startChild(ctx, w.exe, roleJob, j.args(w.job.redisURL, w.job.channel, round), w.stdout, w.stderr, nil)
+		c, err := startChild(ctx, w.exe, w.job.inProcess(), roleJob, j.args(w.job, round), w.stdout, w.stderr, nil)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("start the %s job process: %w", j.name, err))
 			break
@@ -559,7 +550,6 @@ func (w *webDemo) close() error {
 	if err := <-w.served; !errors.Is(err, http.ErrServerClosed) {
 		errHTTP = errors.Join(errHTTP, err)
 	}
-	_ = w.ps.Close()
-	_ = w.redis.Close()
+	w.closeBroker()
 	return errors.Join(errCluster, errSIO, errHTTP)
 }

@@ -183,7 +183,20 @@ func TestWebRefusesBadToken(t *testing.T) {
 	}
 }
 
-func TestWebJobsReachUser(t *testing.T) {
+func TestWebJobsReachUser(t *testing.T) { jobsReachUser(t, true) }
+
+// TestWebJobsReachUserInProcess: with SOCKET_TRANSPORT=memory the job
+// roles run in the demo's process and reach the page through the
+// in-memory broker.
+func TestWebJobsReachUserInProcess(t *testing.T) {
+	t.Setenv("SOCKET_TRANSPORT", "memory")
+	jobsReachUser(t, false)
+}
+
+// jobsReachUser signs a page in and checks that a round of jobs reaches
+// it; separate says whether each job runs in a process of its own (not
+// the server's).
+func jobsReachUser(t *testing.T, separate bool) {
 	d := startDemo(t, "-once", "--steps", "4", "--interval", "10ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -206,8 +219,8 @@ func TestWebJobsReachUser(t *testing.T) {
 	done := map[string]bool{}
 	senders := map[string]int{}
 	checkSender := func(job string, pid int, sender string, arg json.RawMessage) {
-		if pid <= 0 || pid == os.Getpid() || sender != senderWorker {
-			t.Errorf("%s: sent by %s pid %d, want a worker process other than the server (pid %d)", arg, sender, pid, os.Getpid())
+		if pid <= 0 || (pid == os.Getpid()) == separate || sender != senderWorker {
+			t.Errorf("%s: sent by %s pid %d, want a worker, in a process other than the server's (pid %d): %v", arg, sender, pid, os.Getpid(), separate)
 		}
 		if prev, ok := senders[job]; ok && prev != pid {
 			t.Errorf("%s: job %s switched from pid %d to %d", arg, job, prev, pid)
@@ -222,6 +235,9 @@ func TestWebJobsReachUser(t *testing.T) {
 			if err := json.Unmarshal(arg, &p); err != nil {
 				t.Fatal(err)
 			}
+			if partOne(p.Round, p.Pid) {
+				continue
+			}
 			if prev, seen := last[p.Job]; (seen && p.Pct <= prev) || p.Round != 1 || p.Pct > 100 {
 				t.Errorf("progress %s after %d%%", arg, prev)
 			}
@@ -231,6 +247,9 @@ func TestWebJobsReachUser(t *testing.T) {
 			var dn webDone
 			if err := json.Unmarshal(arg, &dn); err != nil {
 				t.Fatal(err)
+			}
+			if partOne(dn.Round, dn.Pid) {
+				continue
 			}
 			if !dn.OK || last[dn.Job] != 100 {
 				t.Errorf("done %s after %d%%", arg, last[dn.Job])
@@ -244,7 +263,7 @@ func TestWebJobsReachUser(t *testing.T) {
 	if last["sheet-sync"] != 100 || last["csv-import"] != 100 || last["thumbnails"] != 100 {
 		t.Errorf("jobs ended at %v", last)
 	}
-	if a, b, c := senders["sheet-sync"], senders["csv-import"], senders["thumbnails"]; a == b || b == c || a == c {
+	if a, b, c := senders["sheet-sync"], senders["csv-import"], senders["thumbnails"]; separate && (a == b || b == c || a == c) {
 		t.Errorf("jobs share a process: %v", senders)
 	}
 	c.send("1") // close: the -once demo exits once its browser has gone
@@ -272,6 +291,12 @@ func TestWebJobsReachUser(t *testing.T) {
 		}
 	}
 }
+
+// partOne reports whether an event is the worker/listener part's (it
+// has no round and no pid): that worker emits to user 42 too, and the
+// cluster manager may still be applying its last events when the page
+// connects (in-process, on the memory transport, it often is).
+func partOne(round, pid int) bool { return round == 0 && pid == 0 }
 
 func TestWebAddrInUse(t *testing.T) {
 	d := startDemo(t, "-once", "--steps", "1", "--interval", "1ms")

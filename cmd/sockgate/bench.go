@@ -12,42 +12,43 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/di"
 	"github.com/sockgate/sockgate/gateway"
 )
 
 var benchEmitCommand = &command{
 	name:     "bench emit",
-	summary:  "measure emit throughput through a gateway.Worker to Redis",
+	summary:  "measure emit throughput through a gateway.Worker to the broker",
 	needsEnv: true,
 	details: `
 N producer goroutines emit a small payload to room "sockgate:bench" as fast
 as the worker's queue accepts it (WaitIfFull: nothing is dropped for a full
 queue), then the worker is flushed. The time includes the flush, so the
-rate is what Redis confirmed. Servers subscribed to the channel receive
+rate is what the broker confirmed (--transport, env SOCKET_TRANSPORT). Servers subscribed to the channel receive
 every message: the default channel is "sockgate-bench", not your
 application's.
 
 Example:
   sockgate bench emit --redis redis://localhost:6379 --producers 8 --duration 5s`,
 	setup: func(fs *flag.FlagSet, env config.Config) func(context.Context, *cli, []string) error {
-		o := benchOptions{appChannel: channelOr(env.Channel), queueSize: env.QueueSize}
-		fs.StringVar(&o.redisURL, "redis", env.RedisURL, "Redis `URL` (env REDIS_URL)")
+		o := benchOptions{appChannel: channelOr(env.Channel)}
+		o.broker.define(fs, env)
 		fs.StringVar(&o.channel, "channel", "sockgate-bench", "pub/sub `channel`")
 		fs.StringVar(&o.dialect, "dialect", env.Dialect.String(), "`dialect` to encode (env SOCKET_DIALECT)")
 		fs.IntVar(&o.producers, "producers", 4, "emitting goroutines")
 		fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long to emit")
 		fs.IntVar(&o.payloadSize, "payload-size", 64, "padding `bytes` in each payload")
-		fs.DurationVar(&o.flushTimeout, "flush-timeout", 30*time.Second, "how long to wait for Redis to confirm what was queued")
+		fs.DurationVar(&o.flushTimeout, "flush-timeout", 30*time.Second, "how long to wait for the broker to confirm what was queued")
 		return func(ctx context.Context, c *cli, _ []string) error { return o.run(ctx, c) }
 	},
 }
 
 type benchOptions struct {
-	redisURL, channel, dialect string
-	appChannel                 string // names a Sentinel master, as python-socketio does
-	queueSize                  int    // the application's (SOCKET_QUEUE_SIZE); 0 means gateway's default
-	producers, payloadSize     int
-	duration, flushTimeout     time.Duration
+	broker                 brokerFlags
+	channel, dialect       string
+	appChannel             string // names a Sentinel master, as python-socketio does
+	producers, payloadSize int
+	duration, flushTimeout time.Duration
 }
 
 // benchPayload is the emitted data: a small struct, as an application
@@ -72,18 +73,20 @@ func (o *benchOptions) run(ctx context.Context, c *cli) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--dialect: %w", err)}
 	}
-	b, err := dialBroker(ctx, o.redisURL, o.appChannel, 5*time.Second, newLogger(c.stderr))
+	cfg, err := o.broker.config(c.env, o.appChannel)
 	if err != nil {
 		return err
 	}
-	defer b.close()
-	gw, err := gateway.NewWorker(gateway.WorkerConfig{
-		Publisher: b.ps,
-		Channel:   o.channel,
-		Codec:     codec.NewPython(codec.PythonConfig{Dialect: d}),
-		QueueSize: o.queueSize,
-		Logger:    newLogger(c.stderr),
-	})
+	cfg.Dialect = d
+	log := newLogger(c.stderr)
+	b, closeBroker, err := dialBroker(ctx, cfg, 5*time.Second, log)
+	defer closeBroker()
+	if err != nil {
+		return err
+	}
+	wc := di.WorkerConfig(cfg, b, log) // the application's SOCKET_QUEUE_SIZE
+	wc.Channel = o.channel
+	gw, err := gateway.NewWorker(wc)
 	if err != nil {
 		return err
 	}
@@ -92,8 +95,8 @@ func (o *benchOptions) run(ctx context.Context, c *cli) error {
 		defer cancel()
 		_ = gw.Close(cctx)
 	}()
-	fmt.Fprintf(c.stderr, "sockgate: bench emit: %d producers for %s, %d-byte padding, channel %q at redis %s\n",
-		o.producers, o.duration, o.payloadSize, o.channel, b.where)
+	fmt.Fprintf(c.stderr, "sockgate: bench emit: %d producers for %s, %d-byte padding, channel %q at %s\n",
+		o.producers, o.duration, o.payloadSize, o.channel, b)
 
 	pad := strings.Repeat("x", o.payloadSize)
 	var stopped atomic.Bool

@@ -13,26 +13,30 @@ import (
 
 	"github.com/sockgate/sockgate/codec"
 	"github.com/sockgate/sockgate/config"
+	"github.com/sockgate/sockgate/di"
 	"github.com/sockgate/sockgate/gateway"
 )
 
 var emitCommand = &command{
 	name:     "emit",
-	summary:  "publish one event and wait until Redis confirmed it",
+	summary:  "publish one event and wait until the broker confirmed it",
 	needsEnv: true,
 	details: `
 Exactly one of --room (repeatable), --user or --broadcast addresses the
 event. --data is its one argument, --args a JSON array of several
 arguments; with neither the event has no argument. Numbers keep their exact
 digits; {"$bytes": "<base64>"} stands for binary data (current and v5.14
-dialects). The command exits 0 once Redis confirmed the publish, 1 when it
-could not be published within --timeout.
+dialects). The command exits 0 once the broker confirmed the publish, 1
+when it could not be published within --timeout. --transport (env
+SOCKET_TRANSPORT) chooses the broker: redis (pub/sub, the default),
+redis-streams, nats, jetstream, or memory (this process only).
 
 Example:
-  sockgate emit --user 42 --event progress --data '{"job":"sheet-sync","pct":40}'`,
+  sockgate emit --user 42 --event progress --data '{"job":"sheet-sync","pct":40}'
+  SOCKET_TRANSPORT=nats sockgate emit --room team:7 --event hello`,
 	setup: func(fs *flag.FlagSet, env config.Config) func(context.Context, *cli, []string) error {
 		o := emitOptions{rooms: listFlag{}, except: listFlag{comma: true}}
-		fs.StringVar(&o.redisURL, "redis", env.RedisURL, "Redis `URL` (env REDIS_URL)")
+		o.broker.define(fs, env)
 		fs.StringVar(&o.channel, "channel", channelOr(env.Channel), "pub/sub `channel` (env SOCKET_REDIS_CHANNEL)")
 		fs.StringVar(&o.dialect, "dialect", env.Dialect.String(), "`dialect` of the servers: current, v5.14, legacy or a python-socketio version (env SOCKET_DIALECT)")
 		fs.Var(&o.rooms, "room", "send to `room` (repeatable: a client in several rooms gets the event once)")
@@ -43,11 +47,8 @@ Example:
 		fs.StringVar(&o.event, "event", "", "event `name` (required)")
 		fs.StringVar(&o.data, "data", "", "the event's one argument, as `JSON`")
 		fs.StringVar(&o.args, "args", "", "the event's arguments, as a `JSON array`")
-		fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up when Redis has not confirmed the publish after this `duration`")
-		return func(ctx context.Context, c *cli, _ []string) error {
-			o.userRoom = env.UserRoomFor
-			return o.run(ctx, c)
-		}
+		fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up when the broker has not confirmed the publish after this `duration`")
+		return func(ctx context.Context, c *cli, _ []string) error { return o.run(ctx, c) }
 	},
 }
 
@@ -60,15 +61,15 @@ func channelOr(ch string) string {
 }
 
 type emitOptions struct {
-	redisURL, channel, dialect string
-	rooms                      listFlag
-	user                       string
-	broadcast                  bool
-	namespace                  string
-	except                     listFlag
-	event, data, args          string
-	timeout                    time.Duration
-	userRoom                   func(string) string
+	broker            brokerFlags
+	channel, dialect  string
+	rooms             listFlag
+	user              string
+	broadcast         bool
+	namespace         string
+	except            listFlag
+	event, data, args string
+	timeout           time.Duration
 }
 
 func (o *emitOptions) run(ctx context.Context, c *cli) error {
@@ -112,23 +113,20 @@ func (o *emitOptions) run(ctx context.Context, c *cli) error {
 		data = gateway.Args(list)
 	}
 
-	b, err := dialBroker(ctx, o.redisURL, o.channel, o.timeout, newLogger(c.stderr))
+	cfg, err := o.broker.config(c.env, o.channel)
 	if err != nil {
 		return err
 	}
-	defer b.close()
-	userRoom := o.userRoom
-	if userRoom == nil {
-		userRoom = gateway.DefaultUserRoom
+	cfg.Dialect = d
+	log := newLogger(c.stderr)
+	b, closeBroker, err := dialBroker(ctx, cfg, o.timeout, log)
+	defer closeBroker()
+	if err != nil {
+		return err
 	}
-	gw, err := gateway.NewWorker(gateway.WorkerConfig{
-		Publisher:      b.ps,
-		Channel:        o.channel,
-		Codec:          codec.NewPython(codec.PythonConfig{Dialect: d}),
-		UserRoom:       userRoom,
-		PublishTimeout: o.timeout,
-		Logger:         newLogger(c.stderr),
-	})
+	wc := di.WorkerConfig(cfg, b, log)
+	wc.PublishTimeout = o.timeout
+	gw, err := gateway.NewWorker(wc)
 	if err != nil {
 		return err
 	}
@@ -149,7 +147,7 @@ func (o *emitOptions) run(ctx context.Context, c *cli) error {
 		to = "everyone in " + o.namespace
 		err = gw.Broadcast(ctx, o.event, data, opts...)
 	case o.user != "":
-		to = userRoom(o.user)
+		to = cfg.UserRoomFor(o.user)
 		err = gw.EmitToUser(ctx, o.user, o.event, data, opts...)
 	default:
 		rooms := o.rooms.values
@@ -177,9 +175,9 @@ func (o *emitOptions) run(ctx context.Context, c *cli) error {
 		case st.Dropped > 0:
 			reason = "dropped"
 		}
-		return fmt.Errorf("event %q %s by redis %s (failed publish attempts: %d)", o.event, reason, b.where, st.Failed)
+		return fmt.Errorf("event %q %s by %s (failed publish attempts: %d)", o.event, reason, b, st.Failed)
 	}
-	fmt.Fprintf(c.stdout, "published %q to %s on channel %q (dialect %s)\n", o.event, to, o.channel, d)
+	fmt.Fprintf(c.stdout, "published %q to %s on channel %q (dialect %s, %s)\n", o.event, to, o.channel, d, b)
 	return nil
 }
 

@@ -72,7 +72,7 @@ func (bg *background) wait(t *testing.T) int {
 
 // cleanEnv clears the variables the CLI takes defaults from.
 func cleanEnv(t *testing.T) {
-	for _, k := range []string{"REDIS_URL", "SOCKET_REDIS_CHANNEL", "SOCKET_DIALECT", "SOCKET_AUTH_USER_CLAIM"} {
+	for _, k := range []string{"REDIS_URL", "SOCKET_REDIS_CHANNEL", "SOCKET_DIALECT", "SOCKET_AUTH_USER_CLAIM", "SOCKET_TRANSPORT", "NATS_URL", "SOCKET_STREAM", "SOCKET_STREAM_MAXLEN"} {
 		t.Setenv(k, "")
 	}
 }

@@ -31,7 +31,7 @@ Example:
   sockgate listen --save captured/    # later: sockgate decode captured/000001.bin`,
 	setup: func(fs *flag.FlagSet, env config.Config) func(context.Context, *cli, []string) error {
 		o := listenOptions{}
-		fs.StringVar(&o.redisURL, "redis", env.RedisURL, "Redis `URL` (env REDIS_URL)")
+		o.broker.define(fs, env)
 		fs.StringVar(&o.channel, "channel", channelOr(env.Channel), "pub/sub `channel` (env SOCKET_REDIS_CHANNEL)")
 		fs.BoolVar(&o.raw, "raw", false, `add the payload as received to each line: "raw" is a string, or {"$bytes": "<base64>"} when not UTF-8 (pickle)`)
 		fs.StringVar(&o.saveDir, "save", "", "also write each payload to `DIR`/NNNNNN.bin, for sockgate decode")
@@ -41,10 +41,11 @@ Example:
 }
 
 type listenOptions struct {
-	redisURL, channel string
-	raw               bool
-	saveDir           string
-	count             int
+	broker  brokerFlags
+	channel string
+	raw     bool
+	saveDir string
+	count   int
 }
 
 func (o *listenOptions) run(ctx context.Context, c *cli) error {
@@ -56,19 +57,23 @@ func (o *listenOptions) run(ctx context.Context, c *cli) error {
 			return fmt.Errorf("--save: %w", err)
 		}
 	}
-	b, err := dialBroker(ctx, o.redisURL, o.channel, 5*time.Second, newLogger(c.stderr))
+	cfg, err := o.broker.config(c.env, o.channel)
 	if err != nil {
 		return err
 	}
-	defer b.close()
+	b, closeBroker, err := dialBroker(ctx, cfg, 5*time.Second, newLogger(c.stderr))
+	defer closeBroker()
+	if err != nil {
+		return err
+	}
 
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	msgs, err := b.ps.Subscribe(sctx, o.channel)
+	msgs, err := b.Subscriber.Subscribe(sctx, o.channel)
 	if err != nil {
-		return fmt.Errorf("subscribe to %q on redis %s: %w", o.channel, b.where, err)
+		return fmt.Errorf("subscribe to %q on %s: %w", o.channel, b, err)
 	}
-	fmt.Fprintf(c.stderr, "sockgate: listening on channel %q at redis %s (Ctrl-C to stop)\n", o.channel, b.where)
+	fmt.Fprintf(c.stderr, "sockgate: listening on channel %q at %s (Ctrl-C to stop)\n", o.channel, b)
 
 	dec := codec.NewPython(codec.PythonConfig{})
 	var n, bad int

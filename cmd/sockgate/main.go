@@ -1,5 +1,5 @@
 // Command sockgate is the operator's tool for sockgate: it publishes one
-// Socket.IO event the way a Go worker would, listens to a Redis channel and
+// Socket.IO event the way a Go worker would, listens to a channel and
 // prints what python-socketio servers are told, decodes captured messages
 // (JSON of every dialect and pickle), measures emit throughput and mints
 // signed user tokens.
@@ -14,8 +14,10 @@
 //	sockgate version
 //	sockgate help [command]
 //
-// Flags default from the environment sockgate applications read: REDIS_URL,
-// SOCKET_REDIS_CHANNEL and SOCKET_DIALECT; token signs with
+// Flags default from the environment sockgate applications read:
+// SOCKET_TRANSPORT (redis, redis-streams, nats, jetstream, memory),
+// REDIS_URL, NATS_URL, SOCKET_REDIS_CHANNEL and SOCKET_DIALECT; the broker
+// is opened by package di, as an application's is. token signs with
 // SOCKET_AUTH_SECRET. See docs/cli.md.
 package main
 

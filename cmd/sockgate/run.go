@@ -166,7 +166,7 @@ func (c *cli) help(args []string) int {
 // printUsage lists the subcommands.
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `sockgate publishes and inspects Socket.IO events in python-socketio's
-Redis pub/sub format.
+format, on Redis pub/sub or any other sockgate transport.
 
 Usage:
   sockgate <command> [flags]
@@ -179,7 +179,10 @@ Commands:
 	fmt.Fprintf(w, "  %-11s %s\n", "help", "show this list, or a command's flags: sockgate help <command>")
 	fmt.Fprint(w, `
 Environment (flag defaults):
+  SOCKET_TRANSPORT      broker transport: redis (pub/sub, default), redis-streams,
+                        nats, jetstream or memory (this process only)
   REDIS_URL             Redis to use, e.g. redis://localhost:6379/0
+  NATS_URL              NATS to use (default nats://127.0.0.1:4222)
   SOCKET_REDIS_CHANNEL  pub/sub channel (default "socketio")
   SOCKET_DIALECT        python-socketio version of the servers: current, v5.14,
                         legacy or a version like 5.7.2 (default current)

@@ -11,7 +11,7 @@
 // go-redis has one logger per process (redis.SetLogger): Install affects
 // every go-redis client of the process, including clients the application
 // made itself, and the last Install wins. sockgate installs it where it
-// builds clients (di.ProvideBroker, cmd/sockgate, cmd/demo).
+// builds clients (di.OpenBroker, used by cmd/sockgate and cmd/demo).
 package redislog
 
 import (
