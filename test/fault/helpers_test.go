@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,34 +45,7 @@ func requirePeers(t *testing.T) {
 // testLogger returns a logger writing to the test log (until the test
 // ends) and to buf.
 func testLogger(t *testing.T, buf *testenv.Buffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.MultiWriter(buf, newTestWriter(t)), &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-// testWriter sends log output to the test log until the test ends (a late
-// line from a background goroutine is dropped, not a panic).
-type testWriter struct {
-	t    *testing.T
-	mu   *sync.Mutex
-	done *bool
-}
-
-func newTestWriter(t *testing.T) testWriter {
-	w := testWriter{t: t, mu: new(sync.Mutex), done: new(bool)}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		*w.done = true
-		w.mu.Unlock()
-	})
-	return w
-}
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !*w.done {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
+	return slog.New(slog.NewTextHandler(io.MultiWriter(buf, testenv.LogWriter(t)), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // newRedisClient returns a go-redis client built from url the way an
