@@ -296,7 +296,9 @@ func TestAtMostOnceDropsUnknownOutcome(t *testing.T) {
 	flush(t, g)
 	pub.down.Store(true)
 	emitN(t, g, 1, 5)
-	require.Eventually(t, func() bool { return g.Stats().Unconfirmed == 4 }, wait, time.Millisecond)
+	// The writer may take the four in one batch or in several: the first
+	// batch that fails is dropped, the rest wait for the broker.
+	require.Eventually(t, func() bool { return g.Stats().Unconfirmed > 0 }, wait, time.Millisecond)
 	pub.down.Store(false)
 	emitN(t, g, 5, 7)
 	flush(t, g)
@@ -307,10 +309,12 @@ func TestAtMostOnceDropsUnknownOutcome(t *testing.T) {
 		count[m]++
 		assert.Equal(t, 1, count[m], "no duplicate")
 	}
+	assert.Len(t, count, 7, "the fake received the unconfirmed batch once")
 	s := g.Stats()
-	assert.Equal(t, uint64(4), s.Dropped)
-	assert.Equal(t, uint64(4), s.Unconfirmed)
-	assert.Equal(t, uint64(3), s.Published)
+	assert.GreaterOrEqual(t, s.Unconfirmed, uint64(1))
+	assert.LessOrEqual(t, s.Unconfirmed, uint64(4))
+	assert.Equal(t, s.Unconfirmed, s.Dropped)
+	assert.Equal(t, 7-s.Unconfirmed, s.Published)
 	assert.Zero(t, s.Resent)
 	checkIdentity(t, s)
 }
