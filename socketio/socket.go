@@ -30,6 +30,7 @@ type Socket struct {
 	rooms map[string]struct{}
 
 	mu           sync.Mutex
+	data         any // Socket.SetData's value
 	handlers     map[string]func(*Event)
 	onDisconnect []func(string)
 	reason       string // why it disconnected, once gone
@@ -134,6 +135,29 @@ func (s *Socket) Handshake() *Handshake { return s.hs }
 
 // UserID returns the user set by a middleware with Handshake.SetUser, or "".
 func (s *Socket) UserID() string { return s.hs.user }
+
+// SetData attaches the application's value to the socket (socket.io's
+// socket.data). Features that carry it past this process (FetchSockets on
+// other nodes, recovery on another node) encode it with encoding/json, so
+// a value meant to travel should marshal to JSON.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns the value set with SetData, or nil.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// DataAs returns the socket's data as a T, and whether it holds one.
+func DataAs[T any](s *Socket) (T, bool) {
+	v, ok := s.Data().(T)
+	return v, ok
+}
 
 // On sets the handler of event, replacing any previous one. A socket's
 // handlers run one at a time, in the order the client sent the events, in
